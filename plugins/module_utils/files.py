@@ -1,0 +1,319 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nixperf.tuning contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write a batch of generated files on the target: all or nothing.
+
+Used by the ``nix_file`` and ``write_files`` modules.  The flow is
+
+1. read every file's current content and compute the new one (index files
+   included), so check mode knows exactly what would change;
+2. stage each changed file as a temp file next to its destination;
+3. validate all staged Nix files with one ``nix-instantiate --parse``;
+4. only when every file is valid: back up, then ``atomic_move`` each into place.
+
+A failure in 1-3 leaves every destination untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible_collections.nixperf.tuning.plugins.module_utils import cmd
+from ansible_collections.nixperf.tuning.plugins.module_utils.nix import (
+    GENERATED_MARKER,
+    NixError,
+    header_comment,
+    nix_index,
+    nix_module,
+    render,
+)
+
+VALIDATE_CHOICES = ["auto", "always", "never"]
+
+# Option spec of one file entry, shared by nix_file (top level) and
+# write_files (each element of ``files``).
+CONTENT_SPEC: Dict[str, Any] = dict(
+    content=dict(type="str"),
+    data=dict(type="raw"),
+    module=dict(
+        type="dict",
+        options=dict(
+            phase=dict(type="str", required=True),
+            config=dict(type="dict", required=True),
+            description=dict(type="str"),
+            enable=dict(type="bool", default=True),
+        ),
+    ),
+    raw_fragments=dict(type="list", elements="str", default=[]),
+)
+CONTENT_EXCLUSIVE = [("content", "data", "module")]
+CONTENT_REQUIRED = [("content", "data", "module")]
+
+
+class WriteError(Exception):
+    """A batch that must not be written; the message says why."""
+
+
+def render_entry(entry: Dict[str, Any], role: str) -> Tuple[str, List[str]]:
+    """Content and raw fragments of one entry given as content, data or module."""
+    if entry.get("content") is not None:
+        return entry["content"], list(entry.get("raw_fragments") or [])
+    try:
+        if entry.get("module") is not None:
+            m = entry["module"]
+            return nix_module(
+                m["phase"], m["config"], role=role, description=m.get("description"),
+                enable=m.get("enable", True),
+            )
+        text, raw = render(entry["data"])
+    except NixError as exc:
+        raise WriteError("%s: %s" % (entry.get("path"), exc)) from exc
+    return header_comment(role) + text + "\n", raw
+
+
+def is_nix_path(path: str) -> bool:
+    return path.endswith(".nix")
+
+
+def index_modules(existing: Sequence[str], planned: Sequence[str]) -> List[str]:
+    """File names default.nix must import: generated modules already there or planned."""
+    names = set(existing) | set(planned)
+    names.discard("default.nix")
+    return sorted(n for n in names if n.endswith(".nix"))
+
+
+_IMPORT_RE_TEMPLATE = r"(?<![A-Za-z0-9_.-])(?:\./|%s/)%s(?:/default\.nix)?(?![A-Za-z0-9_-])"
+
+
+def imports_dir(text: str, dir_path: str) -> bool:
+    """Whether a Nix file's text refers to the generated directory.
+
+    Accepts ``./nixperf``, ``./nixperf/default.nix`` and the absolute path.
+    Comments are ignored so that a commented-out import does not count.
+    """
+    base = os.path.basename(dir_path.rstrip("/"))
+    parent = re.escape(os.path.dirname(dir_path.rstrip("/")))
+    pattern = re.compile(_IMPORT_RE_TEMPLATE % (parent, re.escape(base)))
+    code = "\n".join(re.sub(r"#.*$", "", ln) for ln in text.splitlines())
+    code = re.sub(r"/\*.*?\*/", "", code, flags=re.S)
+    return bool(pattern.search(code))
+
+
+def relative_import(directory: str, candidates: Sequence[str]) -> str:
+    """How a configuration file beside ``directory`` imports it (``./nixperf``)."""
+    parent = os.path.dirname(directory.rstrip("/"))
+    if candidates and os.path.dirname(candidates[0]) == parent:
+        return "./" + os.path.basename(directory.rstrip("/"))
+    return directory
+
+
+def unified_header(path: str, exists: bool) -> Dict[str, str]:
+    return {
+        "before_header": path if exists else "%s (absent)" % path,
+        "after_header": path,
+    }
+
+
+class Batch:
+    """A set of files to write on the target, driven by an AnsibleModule."""
+
+    def __init__(self, module, role: str, validate: str = "auto", backup: bool = False) -> None:
+        self.module = module
+        self.role = role
+        self.validate = validate
+        self.backup = backup
+        self.entries: List[Dict[str, Any]] = []
+        self.messages: List[str] = []
+
+    # -- planning ---------------------------------------------------------
+    def add(self, entry: Dict[str, Any]) -> None:
+        path = entry["path"]
+        if not os.path.isabs(path):
+            raise WriteError("path %r must be absolute" % path)
+        if any(e["path"] == path for e in self.entries):
+            raise WriteError("path %s is given twice in one batch" % path)
+        content, raw = render_entry(entry, self.role)
+        self.entries.append(dict(
+            path=path,
+            content=content,
+            raw=raw,
+            mode=entry.get("mode") or "0644",
+            validate=entry.get("validate", True) and is_nix_path(path),
+        ))
+
+    def add_index(self, directory: str) -> None:
+        """Plan ``<directory>/default.nix`` importing every generated module there."""
+        planned = [os.path.basename(e["path"]) for e in self.entries
+                   if os.path.dirname(e["path"]) == directory.rstrip("/")]
+        existing = []
+        if os.path.isdir(directory):
+            for name in os.listdir(directory):
+                full = os.path.join(directory, name)
+                if name.endswith(".nix") and os.path.isfile(full) and self._generated(full):
+                    existing.append(name)
+        modules = index_modules(existing, planned)
+        self.add(dict(path=os.path.join(directory, "default.nix"),
+                      content=nix_index(modules, role=self.role)))
+
+    @staticmethod
+    def _generated(path: str) -> bool:
+        try:
+            with open(path, "rb") as f:
+                return f.read(len(GENERATED_MARKER)) == GENERATED_MARKER.encode()
+        except OSError:
+            return False
+
+    def require_import(self, directory: str, candidates: Sequence[str], host: str) -> None:
+        """Fail unless one of ``candidates`` imports ``directory``."""
+        seen = []
+        for c in candidates:
+            if os.path.isfile(c):
+                seen.append(c)
+                with open(c, "rb") as f:
+                    if imports_dir(to_text(f.read(), errors="surrogate_or_replace"), directory):
+                        return
+        where = ", ".join(seen) if seen else "none of %s exists" % ", ".join(candidates)
+        raise WriteError(
+            "host %s: the generated modules in %s are not imported by the host's configuration "
+            "(checked: %s). Add `imports = [ %s ];` to the host's configuration.nix (or `%s` to "
+            "the `modules` list of its flake), then run again."
+            % (host, directory, where, relative_import(directory, candidates), directory)
+        )
+
+    # -- execution --------------------------------------------------------
+    def run(self) -> Dict[str, Any]:
+        check = self.module.check_mode
+        results, diffs = [], []
+        for e in self.entries:
+            before = self._read(e["path"])
+            e["exists"] = before is not None
+            e["changed"] = before != e["content"]
+            if e["changed"]:
+                d = unified_header(e["path"], e["exists"])
+                d.update(before=before or "", after=e["content"])
+                diffs.append(d)
+        staged = self._stage([e for e in self.entries if e["changed"]], check)
+        try:
+            self._validate(staged)
+            for e in self.entries:
+                r = dict(path=e["path"], changed=e["changed"], validated=e.get("validated", False))
+                if e["changed"] and not check:
+                    if self.backup and e["exists"]:
+                        r["backup_file"] = self.module.backup_local(e["path"])
+                    self.module.atomic_move(staged[e["path"]], e["path"])
+                    staged.pop(e["path"])
+                attrs_changed = self._attributes(e, check)
+                r["changed"] = e["changed"] or attrs_changed
+                results.append(r)
+        finally:
+            for tmp in staged.values():
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        changed = any(r["changed"] for r in results)
+        return dict(changed=changed, files=results, diff=diffs,
+                    changed_files=[r["path"] for r in results if r["changed"]])
+
+    def _read(self, path: str) -> Optional[str]:
+        if os.path.isdir(path):
+            raise WriteError("%s is a directory, not a file" % path)
+        try:
+            with open(path, "rb") as f:
+                return to_text(f.read(), errors="surrogate_or_strict")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeError) as exc:
+            raise WriteError("cannot read %s: %s" % (path, to_native(exc))) from exc
+
+    def _stage(self, entries: List[Dict[str, Any]], check: bool) -> Dict[str, str]:
+        """Write each changed file to a temp file; in check mode outside the target tree."""
+        staged: Dict[str, str] = {}
+        try:
+            for e in entries:
+                directory = os.path.dirname(e["path"])
+                if check:
+                    tmp_dir = self.module.tmpdir
+                else:
+                    self._makedirs(directory)
+                    tmp_dir = directory
+                fd, tmp = tempfile.mkstemp(prefix=".nixperf-", suffix=".nix.tmp", dir=tmp_dir)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(to_bytes(e["content"], errors="surrogate_or_strict"))
+                staged[e["path"]] = tmp
+        except OSError as exc:
+            for tmp in staged.values():
+                os.unlink(tmp)
+            raise WriteError("cannot stage %s: %s" % (e["path"], to_native(exc))) from exc
+        return staged
+
+    def _makedirs(self, directory: str) -> None:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+
+    def _validate(self, staged: Dict[str, str]) -> None:
+        todo = [e for e in self.entries if e["changed"] and e["validate"]]
+        if self.validate == "never" or not todo:
+            return
+        binary = cmd.find_nix_instantiate(self.module)
+        if not binary:
+            if self.validate == "always":
+                raise WriteError(
+                    "validate=always but nix-instantiate was not found on the target "
+                    "(install Nix, e.g. Debian's nix-bin, or set validate=auto)")
+            self.messages.append("nix-instantiate not found on the target: generated files were not parsed")
+            return
+        rc, _out, err = cmd.run(self.module, cmd.parse_argv(binary, [staged[e["path"]] for e in todo]),
+                                env=cmd.PARSE_ENV, timeout=120)
+        if rc == 0:
+            for e in todo:
+                e["validated"] = True
+            return
+        # Slow path, only on failure: find the file and the raw fragment at fault.
+        for e in todo:
+            rc, _out, err = cmd.run(self.module, cmd.parse_argv(binary, [staged[e["path"]]]),
+                                    env=cmd.PARSE_ENV, timeout=120)
+            if rc == 0:
+                continue
+            err = err.replace(staged[e["path"]], e["path"])
+            for fragment in e["raw"]:
+                frc, _o, ferr = cmd.run(self.module, cmd.parse_expr_argv(binary, fragment),
+                                        env=cmd.PARSE_ENV, timeout=60)
+                if frc != 0:
+                    raise WriteError(
+                        "%s: the raw Nix fragment %r does not parse: %s"
+                        % (e["path"], fragment, cmd.stderr_tail(ferr, 6)))
+            raise WriteError("%s does not parse as Nix: %s" % (e["path"], cmd.stderr_tail(err)))
+        raise WriteError("nix-instantiate --parse failed: %s" % cmd.stderr_tail(err))
+
+    def _attributes(self, e: Dict[str, Any], check: bool) -> bool:
+        if check and not e["exists"]:
+            return False  # created with the right attributes; counted as content change
+        args = self.module.load_file_common_arguments(self.module.params, path=e["path"])
+        args["mode"] = e["mode"]
+        return self.module.set_fs_attributes_if_different(args, False)
+
+
+def result_message(result: Dict[str, Any], check: bool) -> str:
+    n = len(result["changed_files"])
+    verb = "would change" if check else "changed"
+    return "%d of %d file(s) %s" % (n, len(result["files"]), verb)
+
+
+def render_for_controller(entry: Dict[str, Any], role: str) -> Dict[str, Any]:
+    """Action-plugin side: turn data/module into content before the module runs."""
+    if entry.get("content") is not None:
+        return dict(entry)
+    content, raw = render_entry(entry, role)
+    out = {k: v for k, v in entry.items() if k not in ("data", "module")}
+    out.update(content=content, raw_fragments=raw)
+    return out
+
+
+__all__ = [
+    "Batch", "WriteError", "CONTENT_SPEC", "CONTENT_EXCLUSIVE", "CONTENT_REQUIRED",
+    "VALIDATE_CHOICES", "render_entry", "render_for_controller", "index_modules",
+    "imports_dir", "relative_import", "result_message",
+]

@@ -1,0 +1,66 @@
+"""Shared fixtures: the collection on sys.path, and the real Nix evaluator.
+
+Tests that need ``nix-instantiate`` fail (never skip) when it is missing: the
+set-up (``make test``) installs it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, List, Sequence
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COLLECTIONS = ROOT / ".collections"
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+NIX_ENV = dict(os.environ, NIX_REMOTE="dummy://", LANG="C", LC_ALL="C")
+
+
+class Nix:
+    """Thin wrapper around the real evaluator."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+
+    def run(self, args: Sequence[str], expect_ok: bool = True) -> subprocess.CompletedProcess:
+        proc = subprocess.run([self.binary, *args], capture_output=True, text=True, env=NIX_ENV, timeout=120)
+        if expect_ok and proc.returncode != 0:
+            raise AssertionError("nix-instantiate %s failed:\n%s" % (" ".join(args)[:200], proc.stderr))
+        return proc
+
+    def eval_json(self, expr: str) -> Any:
+        return json.loads(self.run(["--eval", "--strict", "--json", "-E", expr]).stdout)
+
+    def eval_file_json(self, path: str | Path, attr: str | None = None) -> Any:
+        args = ["--eval", "--strict", "--json", str(path)]
+        if attr:
+            args += ["-A", attr]
+        return json.loads(self.run(args).stdout)
+
+    def parses(self, *paths: str | Path) -> bool:
+        return self.run(["--parse", *map(str, paths)], expect_ok=False).returncode == 0
+
+    def parse_error(self, expr: str) -> str:
+        proc = self.run(["--parse", "-E", expr], expect_ok=False)
+        return "" if proc.returncode == 0 else proc.stderr
+
+
+@pytest.fixture(scope="session")
+def nix() -> Nix:
+    binary = shutil.which("nix-instantiate")
+    if not binary:
+        pytest.fail("nix-instantiate is required (Debian: apt-get install nix-bin); `make test` installs it")
+    return Nix(binary)
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
