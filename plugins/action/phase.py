@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nixperf.tuning contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan one phase on the controller: validate, derive, render; no remote call.
+
+The rendered module is added to the host's plan (the ``nixperf_plan`` fact);
+the ``write`` role writes the whole plan in one round trip.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.nixperf.tuning.plugins.module_utils.layout import LayoutError, layout
+from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError, nix_module
+from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
+
+PLAN_FACT = "nixperf_plan"
+
+
+def host_layout(templar, task_vars: Dict[str, Any]):
+    """The host's Layout from its (templated) nixperf_* variables."""
+
+    def var(name: str) -> Any:
+        value = task_vars.get(name)
+        return templar.template(value) if value is not None else None
+
+    return layout(
+        host=task_vars.get("inventory_hostname", "localhost"),
+        mode=var("nixperf_mode"),
+        root=var("nixperf_root"),
+        build_dir=var("nixperf_build_dir"),
+        config_file=task_vars.get("ansible_config_file"),
+        entry_files=var("nixperf_nixos_entry_files"),
+    )
+
+
+def empty_plan() -> Dict[str, Any]:
+    return {"files": {}, "indexes": [], "require_import": None, "mode": None}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        result["changed"] = False
+        host = task_vars.get("inventory_hostname", "localhost")
+        args = self._task.args
+        phase = args.get("phase")
+        role = args.get("role") or phase
+        settings = args.get("settings") or {}
+        hardware = args.get("hardware")
+        if hardware is None:
+            hardware = self._templar.template(task_vars.get("nixperf_hardware"))
+        try:
+            where = host_layout(self._templar, task_vars)
+            plan = build(phase, host, settings, hardware)
+            text, raw = nix_module(plan.phase, plan.config, role=role, description=plan.description,
+                                   enable=plan.enable, note=plan.note)
+        except (PhaseError, LayoutError, NixError) as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        current = (task_vars.get("ansible_facts") or {}).get(PLAN_FACT) or empty_plan()
+        new = {
+            "files": dict(current.get("files") or {}),
+            "indexes": list(current.get("indexes") or []),
+            "mode": where.mode,
+            "require_import": current.get("require_import"),
+        }
+        path = where.nixos_module(plan.phase)
+        new["files"][path] = {"path": path, "content": text, "raw_fragments": raw}
+        if where.nixos_dir not in new["indexes"]:
+            new["indexes"].append(where.nixos_dir)
+        if where.mode == "apply":
+            new["require_import"] = {"directory": where.nixos_dir, "candidates": where.entry_files}
+        result.update(
+            path=path,
+            derived=plan.derived,
+            enabled=plan.enable,
+            msg="planned %s (%s)" % (path, "enabled" if plan.enable else "disabled"),
+            ansible_facts={PLAN_FACT: new, "nixperf_" + plan.phase: plan.derived},
+        )
+        return result

@@ -1,0 +1,82 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, nixperf.tuning contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: phase
+short_description: Plan one tuning phase on the controller (validate, derive, render)
+version_added: 0.1.0
+description:
+  - Runs the pure builder of a phase (for example C(memory)) with the role's settings and the host's hardware facts,
+    renders the resulting NixOS module with the collection's Nix serializer, and adds it to the host's plan (the
+    C(nixperf_plan) fact). Nothing is written and the target is not contacted.
+  - The C(nixperf.tuning.write) role then writes every planned file of the host in one round trip.
+  - Bad input (unknown choice, out-of-range number, missing hardware fact, a sysctl key with a space) fails here,
+    naming the host, the variable and the allowed values, before any file is touched.
+  - Output paths follow C(nixperf_mode) (V(render) under C(nixperf_build_dir)/<host>/, V(apply) the real paths),
+    C(nixperf_root) and C(nixperf_nixos_entry_files).
+author:
+  - nixperf.tuning contributors
+options:
+  phase:
+    description: The phase to plan.
+    type: str
+    required: true
+    choices: [memory]
+  role:
+    description: Role named in the generated file's header. Defaults to O(phase).
+    type: str
+  settings:
+    description: The role's settings, without the role prefix (C(zram_algorithm) for C(memory_zram_algorithm)).
+    type: dict
+    default: {}
+  hardware:
+    description: Hardware facts of the host. Defaults to the C(nixperf_hardware) variable.
+    type: dict
+attributes:
+  action:
+    support: full
+  check_mode:
+    support: full
+    details: Never changes anything; the same plan is made in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+notes:
+  - Action-only: it runs entirely on the controller.
+seealso:
+  - module: nixperf.tuning.write_files
+"""
+
+EXAMPLES = r"""
+- name: Plan the memory phase with a custom zram size
+  nixperf.tuning.phase:
+    phase: memory
+    settings:
+      zram_algorithm: lz4
+      zram_memory_percent: 50
+"""
+
+RETURN = r"""
+path:
+  description: Where the module will be written.
+  returned: success
+  type: str
+  sample: /etc/nixos/nixperf/memory.nix
+derived:
+  description: The values the builder derived from the hardware facts (also set as the fact C(nixperf_<phase>)).
+  returned: success
+  type: dict
+  sample: {zram_memory_percent: 75, zram_size_mib: 12288, dirty_ratio: 10, dirty_background_ratio: 5}
+enabled:
+  description: Whether the module's C(nixperf.<phase>.enable) defaults to true.
+  returned: success
+  type: bool
+ansible_facts:
+  description: C(nixperf_plan) (files planned for the host so far) and C(nixperf_<phase>) (derived values).
+  returned: success
+  type: dict
+"""
