@@ -64,3 +64,16 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
     for item in items:
         if "integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+def run_module(main, args: dict, capsys, check: bool = False, diff: bool = True) -> dict:
+    """Run a module's main() in-process with ``args``; return its JSON result."""
+    from ansible.module_utils.testing import patch_module_args
+
+    full = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    capsys.readouterr()
+    with patch_module_args(full):
+        with pytest.raises(SystemExit):
+            main()
+    out = capsys.readouterr().out
+    return json.loads(out)

@@ -34,6 +34,16 @@ def parse_expr_argv(nix_instantiate: str, expr: str) -> List[str]:
     return [nix_instantiate, "--parse", "-E", expr]
 
 
+def fragment_expr(fragment: str) -> str:
+    """An expression that parses exactly when ``fragment`` does on its own.
+
+    The parser rejects free variables, and a raw fragment is meant to use the
+    module's (``pkgs``, ``lib``, ``config``); ``with { };`` defers them to
+    evaluation.  The newline keeps a trailing comment from hiding anything.
+    """
+    return "with { }; " + fragment + "\n"
+
+
 def find_nix_instantiate(module) -> Optional[str]:
     return module.get_bin_path("nix-instantiate", required=False, opt_dirs=NIX_BIN_DIRS)
 

@@ -279,7 +279,7 @@ class Batch:
                 continue
             err = err.replace(staged[e["path"]], e["path"])
             for fragment in e["raw"]:
-                frc, _o, ferr = cmd.run(self.module, cmd.parse_expr_argv(binary, fragment),
+                frc, _o, ferr = cmd.run(self.module, cmd.parse_expr_argv(binary, cmd.fragment_expr(fragment)),
                                         env=cmd.PARSE_ENV, timeout=60)
                 if frc != 0:
                     raise WriteError(

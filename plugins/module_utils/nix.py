@@ -360,7 +360,7 @@ class _Renderer:
             code = m.code.strip()
             if _SIMPLE_RAW.match(code):
                 return code
-            return "(%s)" % code if "\n" not in code else "(\n%s\n%s)" % (
+            return "(%s)" % code if "\n" not in code and "#" not in code else "(\n%s\n%s)" % (
                 _reindent(code, level + 1), INDENT * level)
         if isinstance(m, NixForce):
             text = "lib.mkForce " + self.value(m.value, level, arg=True)

@@ -61,7 +61,10 @@ class Inputs:
 
     def choice(self, name: str, choices: Sequence[Any], default: Any = _MISSING) -> Any:
         value = self.setting(name, default)
-        if value not in choices:
+        ints = all(isinstance(c, int) and not isinstance(c, bool) for c in choices)
+        if ints and isinstance(value, str) and re.match(r"^-?[0-9]+$", value.strip()):
+            value = int(value)
+        if value not in choices or isinstance(value, bool) and ints:
             raise self.fail(self.prefix + name, "must be one of %s, got %r"
                             % (", ".join(str(c) for c in choices), value))
         return value

@@ -56,7 +56,7 @@ EXAMPLES = r"""
     path: /etc/nixos/nixperf/profile.nix
     data:
       cpu: {family: skylake, cores: 4}
-      build: {hostPlatform: {_nix: "pkgs.stdenv.hostPlatform.system"}}
+      build: {system: {_nix: "builtins.currentSystem"}}
     validate: always
 
 - name: Write a file as it is

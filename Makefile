@@ -1,0 +1,65 @@
+# nixperf.tuning: the README's two commands are `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections:$(CURDIR)/$(VENV)/collections
+export ANSIBLE_HOME := $(CURDIR)/.ansible
+export NIX_REMOTE ?= dummy://
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup nix run test unit integration molecule lint sanity clean
+
+help:
+	@echo "make run    set up (venv, pinned deps, nix-instantiate) and render every host into ./build/"
+	@echo "make test   set up, then every test tier: pytest, molecule, ansible-lint, ansible-test sanity"
+	@echo "            (tiers alone: make unit | integration | molecule | lint | sanity)"
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# nix-instantiate (Nix's evaluator) checks every generated file; Debian ships it as nix-bin.
+nix:
+	@if command -v nix-instantiate >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "nix-instantiate missing: installing Debian's nix-bin"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin; }; \
+	else \
+	  echo "nix-instantiate is required: run 'sudo apt-get install nix-bin' (Debian/Ubuntu) or install Nix" >&2; \
+	  exit 1; \
+	fi
+
+setup: $(VENV)/.installed nix
+
+run: setup
+	$(BIN)/ansible-playbook site.yml
+
+test: setup
+	$(MAKE) --no-print-directory unit integration molecule lint sanity
+
+# pytest exits 5 when it collects nothing: that is a failure here too.
+unit:
+	$(BIN)/python -m pytest -q tests/unit
+
+integration:
+	$(BIN)/python -m pytest -q tests/integration
+
+molecule:
+	$(BIN)/molecule test --all
+
+lint:
+	$(BIN)/ansible-lint
+
+sanity:
+	scripts/sanity.sh
+
+clean:
+	rm -rf build .cache .ansible tests/output .pytest_cache .hypothesis
