@@ -57,6 +57,7 @@ molecule:
 
 lint:
 	$(BIN)/ansible-lint
+	$(BIN)/antsibull-changelog lint
 
 sanity:
 	scripts/sanity.sh

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, List, Sequence
+from typing import Any, Sequence
 
 import pytest
 
@@ -58,12 +58,6 @@ def nix() -> Nix:
     if not binary:
         pytest.fail("nix-instantiate is required (Debian: apt-get install nix-bin); `make test` installs it")
     return Nix(binary)
-
-
-def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
-    for item in items:
-        if "integration" in str(item.fspath):
-            item.add_marker(pytest.mark.integration)
 
 
 def run_module(main, args: dict, capsys, check: bool = False, diff: bool = True) -> dict:

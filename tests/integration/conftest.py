@@ -1,0 +1,106 @@
+"""Run playbooks through ansible-runner, the way AWX does, and read the results."""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import ansible_runner
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+WRITE_ACTIONS = {"nixperf.tuning.write_files", "nixperf.tuning.nix_file"}
+
+
+@dataclass
+class Run:
+    rc: int
+    status: str
+    stats: Dict[str, Dict[str, int]]
+    events: List[Dict[str, Any]]
+    changed_files: Dict[str, List[str]] = field(default_factory=dict)
+
+    def changed(self, host: str) -> int:
+        return (self.stats.get("changed") or {}).get(host, 0)
+
+    def failures(self) -> List[Dict[str, Any]]:
+        """(host, task, msg) of every failed task."""
+        out = []
+        for e in self.events:
+            if e.get("event") == "runner_on_failed":
+                d = e["event_data"]
+                out.append({"host": d["host"], "task": d.get("task"), "msg": str(d["res"].get("msg", ""))})
+        return out
+
+    def results(self, action: str) -> List[Dict[str, Any]]:
+        return [e["event_data"] for e in self.events
+                if e.get("event") == "runner_on_ok" and e["event_data"].get("task_action") == action]
+
+
+def snapshot(root: Path) -> Dict[str, Any]:
+    """Content, mtime and mode of every file below ``root`` (empty when absent)."""
+    out: Dict[str, Any] = {}
+    if not root.exists():
+        return out
+    for dirpath, _dirs, names in os.walk(root):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            st = os.stat(p)
+            with open(p, "rb") as f:
+                out[p] = (f.read(), st.st_mtime_ns, stat.S_IMODE(st.st_mode))
+    return out
+
+
+@pytest.fixture
+def play(tmp_path):
+    """play(playbook, check=False, diff=False, inventory=None, limit=None, **extravars) -> Run."""
+    if not (VENV_BIN / "ansible-playbook").exists():
+        pytest.fail("the venv is missing: run `make test`")
+    counter = {"n": 0}
+    build = tmp_path / "build"
+
+    def run(playbook: str = "site.yml", check: bool = False, diff: bool = False, inventory: Optional[str] = None,
+            limit: Optional[str] = None, **extravars: Any) -> Run:
+        counter["n"] += 1
+        pdd = tmp_path / ("runner%d" % counter["n"])
+        pdd.mkdir()
+        cmdline = []
+        if check:
+            cmdline.append("--check")
+        if diff:
+            cmdline.append("--diff")
+        extravars.setdefault("nixperf_build_dir", str(build))
+        env = {
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (ROOT / ".collections", ROOT / ".venv" / "collections"),
+            "ANSIBLE_HOME": str(tmp_path / ".ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(tmp_path / ".ansible" / "tmp"),
+            "PATH": "%s:%s" % (VENV_BIN, os.environ.get("PATH", "")),
+            "NIX_REMOTE": "dummy://",
+        }
+        r = ansible_runner.run(
+            private_data_dir=str(pdd),
+            project_dir=str(ROOT),
+            playbook=str(ROOT / playbook) if not os.path.isabs(playbook) else playbook,
+            inventory=inventory or str(ROOT / "inventories" / "local"),
+            extravars=extravars,
+            cmdline=" ".join(cmdline) or None,
+            limit=limit,
+            envvars=env,
+            quiet=True,
+        )
+        events = list(r.events)
+        result = Run(rc=r.rc, status=r.status, stats=r.stats or {}, events=events)
+        for e in events:
+            d = e.get("event_data") or {}
+            if e.get("event") == "runner_on_ok" and d.get("task_action") in WRITE_ACTIONS:
+                result.changed_files.setdefault(d["host"], []).extend(d["res"].get("changed_files", []))
+        shutil.rmtree(pdd / "artifacts", ignore_errors=True)
+        return result
+
+    run.build = build
+    return run

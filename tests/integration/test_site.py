@@ -1,0 +1,79 @@
+"""site.yml on the local inventory: idempotence, exact check mode, diff."""
+from __future__ import annotations
+
+from conftest import snapshot
+
+HOSTS = ["shoshin", "plasma-vm-01"]
+
+
+def test_first_run_changes_second_run_does_not(play, nix):
+    first = play()
+    assert first.rc == 0, first.failures()
+    for host in HOSTS:
+        assert first.changed(host) > 0
+        d = play.build / host / "etc/nixos/nixperf"
+        assert sorted(p.name for p in d.iterdir()) == ["default.nix", "memory.nix"]
+        assert nix.parses(d / "default.nix", d / "memory.nix")
+        assert "imports = [ ./memory.nix ];" in (d / "default.nix").read_text()
+    text = (play.build / "shoshin/etc/nixos/nixperf/memory.nix").read_text()
+    assert '"vm.swappiness" = lib.mkForce 67;' in text
+    assert "memoryPercent = 75;" in text
+    before = snapshot(play.build)
+    second = play()
+    assert second.rc == 0
+    assert {h: second.changed(h) for h in HOSTS} == {h: 0 for h in HOSTS}
+    assert second.changed_files == {h: [] for h in HOSTS}
+    assert snapshot(play.build) == before
+
+
+def test_check_mode_after_convergence_changes_nothing(play):
+    assert play().rc == 0
+    before = snapshot(play.build)
+    check = play(check=True, diff=True)
+    assert check.rc == 0
+    assert {h: check.changed(h) for h in HOSTS} == {h: 0 for h in HOSTS}
+    assert snapshot(play.build) == before
+
+
+def test_check_mode_on_a_fresh_tree_predicts_the_real_run(play):
+    check = play(check=True)
+    assert check.rc == 0, check.failures()
+    assert not play.build.exists(), "check mode wrote files"
+    real = play()
+    assert real.rc == 0
+    assert {h: sorted(f) for h, f in check.changed_files.items()} == \
+        {h: sorted(f) for h, f in real.changed_files.items()}
+    assert {h: check.changed(h) for h in HOSTS} == {h: real.changed(h) for h in HOSTS}
+    assert all(len(real.changed_files[h]) == 2 for h in HOSTS)
+
+
+def test_check_mode_predicts_a_settings_change_with_a_real_diff(play):
+    assert play().rc == 0
+    before = snapshot(play.build)
+    check = play(check=True, diff=True, limit="shoshin", memory_zram_algorithm="lz4")
+    assert check.changed("shoshin") == 1
+    assert check.changed_files["shoshin"] == [str(play.build / "shoshin/etc/nixos/nixperf/memory.nix")]
+    diffs = [d for r in check.results("nixperf.tuning.write_files") for d in r["res"]["diff"]]
+    assert len(diffs) == 1
+    assert 'algorithm = "zstd";' in diffs[0]["before"] and 'algorithm = "lz4";' in diffs[0]["after"]
+    assert snapshot(play.build) == before
+    real = play(limit="shoshin", memory_zram_algorithm="lz4")
+    assert real.changed_files == check.changed_files
+
+
+def test_phase_switched_off_keeps_an_inert_module(play, nix):
+    assert play(memory_enable=False).rc == 0
+    text = (play.build / "shoshin/etc/nixos/nixperf/memory.nix").read_text()
+    assert "    default = false;" in text
+    assert nix.parses(play.build / "shoshin/etc/nixos/nixperf/memory.nix")
+
+
+def test_role_on_its_own_writes_immediately(play, tmp_path):
+    pb = tmp_path / "alone.yml"
+    pb.write_text(
+        "- hosts: shoshin\n  gather_facts: false\n  roles:\n    - nixperf.tuning.memory\n")
+    run = play(str(pb))
+    assert run.rc == 0, run.failures()
+    assert run.changed("shoshin") == 1
+    assert (play.build / "shoshin/etc/nixos/nixperf/memory.nix").exists()
+    assert play(str(pb)).changed("shoshin") == 0
