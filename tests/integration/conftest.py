@@ -22,6 +22,7 @@ class Run:
     status: str
     stats: Dict[str, Dict[str, int]]
     events: List[Dict[str, Any]]
+    stdout: str = ""
     changed_files: Dict[str, List[str]] = field(default_factory=dict)
 
     def changed(self, host: str) -> int:
@@ -94,7 +95,7 @@ def play(tmp_path):
             quiet=True,
         )
         events = list(r.events)
-        result = Run(rc=r.rc, status=r.status, stats=r.stats or {}, events=events)
+        result = Run(rc=r.rc, status=r.status, stats=r.stats or {}, events=events, stdout=r.stdout.read())
         for e in events:
             d = e.get("event_data") or {}
             if e.get("event") == "runner_on_ok" and d.get("task_action") in WRITE_ACTIONS:

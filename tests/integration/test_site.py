@@ -24,6 +24,10 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert {h: second.changed(h) for h in HOSTS} == {h: 0 for h in HOSTS}
     assert second.changed_files == {h: [] for h in HOSTS}
     assert snapshot(play.build) == before
+    # the summary callback: one line per host, then the totals
+    assert "NIXPERF SUMMARY" in second.stdout
+    assert "2 hosts, 4 generated files, 0 changed" in second.stdout
+    assert "4 generated files, 4 changed" in first.stdout
 
 
 def test_check_mode_after_convergence_changes_nothing(play):
