@@ -53,10 +53,10 @@ options:
   data:
     description:
       - Structured data rendered as one Nix expression by the collection's serializer, under a generated header.
-      - Strings always become escaped Nix strings. Nix code only through the markers C({_nix: CODE}),
+      - 'Strings always become escaped Nix strings. Nix code only through the markers C({_nix: CODE}),
         C({_nix_force: V}), C({_nix_default: V}), C({_nix_override: {priority: N, value: V}}),
         C({_nix_if: {condition: CODE, value: V}}) (the C(nix_raw), C(nix_force), C(nix_default), C(nix_if) filters
-        build them).
+        build them).'
     type: raw
   module:
     description:

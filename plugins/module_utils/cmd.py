@@ -73,5 +73,5 @@ def run(
 
 def stderr_tail(text: str, lines: int = 20) -> str:
     """The last ``lines`` lines of a command's error output, for messages."""
-    parts = [ln for ln in (text or "").strip().splitlines()]
+    parts = (text or "").strip().splitlines()
     return "\n".join(parts[-lines:])

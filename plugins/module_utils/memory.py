@@ -62,7 +62,7 @@ def _sysctl_extra(inp: Inputs) -> Dict[str, Any]:
         raise inp.fail(var, "must be a mapping of sysctl key to value, got %r" % (extra,))
     out = {}
     for key, value in extra.items():
-        if not isinstance(key, str) or not SYSCTL_KEY.match(key):
+        if not isinstance(key, str) or not SYSCTL_KEY.fullmatch(key):
             raise inp.fail(var, "key %r is not a sysctl name (dotted words such as vm.max_map_count, "
                                 "no spaces; pattern %s)" % (key, SYSCTL_KEY.pattern))
         if key in MANAGED_SYSCTLS:

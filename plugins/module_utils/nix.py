@@ -281,7 +281,7 @@ def attr_name(name: str) -> str:
         else:
             raise NixError("attribute names must be strings, got %r" % (name,))
     # A trailing ``-`` or ``'`` is legal but reads like an operator: quote it.
-    if _IDENT.match(name) and name not in KEYWORDS and name[-1] not in "-'":
+    if _IDENT.fullmatch(name) and name not in KEYWORDS and name[-1] not in "-'":
         return name
     return escape_string(name)
 
@@ -358,7 +358,7 @@ class _Renderer:
         if isinstance(m, NixRaw):
             self.raw.append(m.code)
             code = m.code.strip()
-            if _SIMPLE_RAW.match(code):
+            if _SIMPLE_RAW.fullmatch(code):
                 return code
             return "(%s)" % code if "\n" not in code and "#" not in code else "(\n%s\n%s)" % (
                 _reindent(code, level + 1), INDENT * level)
@@ -419,7 +419,7 @@ def _sorted_keys(v: Mapping) -> List[Any]:
             raise NixError("attribute %r is defined twice (%r and %r)" % (text, seen[text], k))
         seen[text] = k
     # Nix sorts attribute names itself; sorting here keeps output stable.
-    return [k for _, k in sorted(zip([str(k) for k in keys], keys), key=lambda p: p[0])]
+    return [k for _name, k in sorted(zip([str(k) for k in keys], keys), key=lambda p: p[0])]
 
 
 def _reindent(code: str, level: int) -> str:
@@ -474,7 +474,7 @@ def nix_module(
     and wraps ``config`` in ``lib.mkIf cfg.enable`` so that turning the phase off
     is one boolean.  Returns the text and the embedded raw fragments.
     """
-    if not isinstance(phase, str) or not _PHASE.match(phase):
+    if not isinstance(phase, str) or not _PHASE.fullmatch(phase):
         raise NixError("phase name %r must match %s" % (phase, _PHASE.pattern))
     if not isinstance(config, Mapping):
         raise NixError("module config for phase %s must be a mapping" % phase)
@@ -505,7 +505,7 @@ def nix_index(modules: Sequence[str], role: str = "write") -> str:
     for n in names:
         if "/" in n or not n.endswith(".nix") or n == "default.nix":
             raise NixError("index entries must be sibling .nix files, got %r" % n)
-    imports = to_nix([NixRaw("./" + n) if re.match(r"^[A-Za-z0-9._+-]+$", n) else
+    imports = to_nix([NixRaw("./" + n) if re.fullmatch(r"[A-Za-z0-9._+-]+", n) else
                       NixRaw("./. + " + escape_string("/" + n)) for n in names], 1)
     return (
         header_comment(role, "Imports every phase module in this directory; the host imports this file once.")

@@ -62,7 +62,7 @@ class Inputs:
     def choice(self, name: str, choices: Sequence[Any], default: Any = _MISSING) -> Any:
         value = self.setting(name, default)
         ints = all(isinstance(c, int) and not isinstance(c, bool) for c in choices)
-        if ints and isinstance(value, str) and re.match(r"^-?[0-9]+$", value.strip()):
+        if ints and isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
             value = int(value)
         if value not in choices or isinstance(value, bool) and ints:
             raise self.fail(self.prefix + name, "must be one of %s, got %r"
@@ -97,7 +97,7 @@ class Inputs:
         return node
 
     def _int(self, var: str, value: Any, lo: int, hi: int) -> int:
-        if isinstance(value, str) and re.match(r"^-?[0-9]+$", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
             value = int(value)  # inventory values templated to text
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise self.fail(var, "must be an integer from %d to %d, got %r" % (lo, hi, value))

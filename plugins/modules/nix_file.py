@@ -16,8 +16,9 @@ description:
     atomically. Nothing is written when validation fails.
   - For many files at once (one round trip per host), use M(nixperf.tuning.write_files).
 author:
-  - nixperf.tuning contributors
+  - nixperf.tuning contributors (@nixperf)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - ansible.builtin.files
   - nixperf.tuning.generated_file
   - nixperf.tuning.generated_file.content

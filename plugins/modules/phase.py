@@ -18,7 +18,7 @@ description:
   - Output paths follow C(nixperf_mode) (V(render) under C(nixperf_build_dir)/<host>/, V(apply) the real paths),
     C(nixperf_root) and C(nixperf_nixos_entry_files).
 author:
-  - nixperf.tuning contributors
+  - nixperf.tuning contributors (@nixperf)
 options:
   phase:
     description: The phase to plan.
@@ -35,18 +35,26 @@ options:
   hardware:
     description: Hardware facts of the host. Defaults to the C(nixperf_hardware) variable.
     type: dict
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Never changes anything; the same plan is made in check mode.
   diff_mode:
     support: none
   platform:
+    support: full
     platforms: all
 notes:
-  - Action-only: it runs entirely on the controller.
+  - 'Action-only: it runs entirely on the controller.'
 seealso:
   - module: nixperf.tuning.write_files
 """

@@ -19,8 +19,9 @@ description:
   - For each directory in O(indexes), a C(default.nix) is generated that imports every generated module in that
     directory (those planned now and those written earlier, recognised by their header).
 author:
-  - nixperf.tuning contributors
+  - nixperf.tuning contributors (@nixperf)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - ansible.builtin.files
   - nixperf.tuning.generated_file
   - nixperf.tuning.generated_file.attributes
@@ -44,6 +45,22 @@ options:
       module:
         description: A phase module (C(phase), C(config), C(description), C(enable)), see M(nixperf.tuning.nix_file).
         type: dict
+        suboptions:
+          phase:
+            description: Phase name, C([a-z][a-z0-9_]*); the option path is C(nixperf.<phase>).
+            type: str
+            required: true
+          config:
+            description: The module's configuration as data (same rules as O(files[].data)).
+            type: dict
+            required: true
+          description:
+            description: What the phase does, for the enable option's description.
+            type: str
+          enable:
+            description: Default of C(nixperf.<phase>.enable). V(false) keeps the module but makes it inert.
+            type: bool
+            default: true
       raw_fragments:
         description: Raw Nix fragments embedded in O(files[].content), filled in by the action plugin.
         type: list
@@ -78,6 +95,11 @@ options:
         type: list
         elements: path
         required: true
+  role:
+    description:
+      - Name written into the header comment of each generated file, so a reader knows which role owns it.
+    type: str
+    default: write_files
   host:
     description: Inventory name of the host, for error messages. The action plugin sets it.
     type: str

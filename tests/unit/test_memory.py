@@ -9,8 +9,11 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseE
 HW16 = {"memory": {"total_mib": 16384}}
 
 
-def plan(settings=None, hardware=HW16, host="shoshin"):
-    return build("memory", host, settings or {}, hardware)
+DEFAULT = object()
+
+
+def plan(settings=None, hardware=DEFAULT, host="shoshin"):
+    return build("memory", host, settings or {}, HW16 if hardware is DEFAULT else hardware)
 
 
 @pytest.mark.parametrize("gib,percent", [(4, 75), (8, 75), (16, 75), (24, 67), (32, 50), (64, 25), (128, 12)])
@@ -100,6 +103,7 @@ def test_injection_attempt_stays_a_string():
     ({"zram_enable": "yes"}, "memory_zram_enable", "true or false"),
     ({"sysctl_extra": {"vm.foo bar": 1}}, "memory_sysctl_extra", "no spaces"),
     ({"sysctl_extra": {"swappiness": 1}}, "memory_sysctl_extra", "dotted words"),
+    ({"sysctl_extra": {"vm.x\n": 1}}, "memory_sysctl_extra", "no spaces"),
     ({"sysctl_extra": {"vm.swappiness": 1}}, "memory_sysctl_extra", "memory_swappiness"),
     ({"sysctl_extra": {"vm.x": True}}, "memory_sysctl_extra", "an integer, a string or a Nix marker"),
     ({"sysctl_extra": {"vm.x": [1]}}, "memory_sysctl_extra", "an integer, a string or a Nix marker"),
@@ -144,7 +148,7 @@ def test_generated_module_evaluates_to_the_plan(nix, tmp_path):
     from ansible_collections.nixperf.tuning.plugins.module_utils.nix import nix_module
 
     p = plan()
-    text, _ = nix_module(p.phase, p.config, role="memory", note=p.note)
+    text = nix_module(p.phase, p.config, role="memory", note=p.note)[0]
     path = tmp_path / "memory.nix"
     path.write_text(text)
     lib = ("{ mkOption = x: x; types.bool = null; mkIf = c: v: { _if = c; content = v; };"

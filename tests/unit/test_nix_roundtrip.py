@@ -18,12 +18,11 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.nix import KEYWORDS
 # characters (NUL excluded: Nix strings cannot hold it), any Unicode.
 SPECIAL = st.sampled_from(["${", "$", "{", "}", '"', "\\", "''", "'", "'''", "''${", "\n", "\r", "\t", "\r\n",
                            "  ", "#", "/*", "*/", ";", "=", "\x01", "\x1b", "\x7f", "é", "\u2028", "😀"])
-TEXT = st.lists(st.one_of(SPECIAL, st.text(st.characters(blacklist_categories=("Cs",),
-                                                                blacklist_characters="\x00"), max_size=8)),
-                max_size=8).map("".join)
+ANY_CHAR = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+TEXT = st.lists(st.one_of(SPECIAL, st.text(ANY_CHAR, max_size=8)), max_size=8).map("".join)
 MULTILINE = st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"),
                              max_size=12), min_size=2, max_size=6).map("\n".join)
-KEYS = st.one_of(TEXT, st.sampled_from(sorted(KEYWORDS) + ["", "vm.swappiness", "user-", "a'", "x-y", "_"]))
+KEYS = st.one_of(TEXT, st.sampled_from(sorted(KEYWORDS) + ["", "vm.swappiness", "user-", "a'", "x-y", "_", "in\n", "a\n"]))
 INTS = st.one_of(st.integers(min_value=-(2 ** 63), max_value=2 ** 63 - 1),
                  st.sampled_from([-(2 ** 63), 2 ** 63 - 1, 0, -1]))
 # Nix 2.8 cannot read subnormal floats; the serializer refuses them (unit-tested).
@@ -74,7 +73,7 @@ def test_strings_round_trip_at_any_indent(nix, strings, level):
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(KEYS, VALUES, max_size=6))
 def test_generated_module_config_evaluates_to_the_data(nix, tmp_path_factory, config):
-    text, _ = nix_module("probe", {"probe": {"value": config}}, role="test")
+    text = nix_module("probe", {"probe": {"value": config}}, role="test")[0]
     path = tmp_path_factory.mktemp("mod") / "probe.nix"
     path.write_text(text, encoding="utf-8")
     # evaluate the module function against a minimal lib whose mkIf keeps its content

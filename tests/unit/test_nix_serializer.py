@@ -82,6 +82,7 @@ def test_negative_numbers_are_parenthesised_in_lists_and_arguments():
     ("prime'", "\"prime'\""), ("vm.swappiness", '"vm.swappiness"'), ("user-", '"user-"'), ("if", '"if"'),
     ("or", '"or"'), ("inherit", '"inherit"'), ("", '""'), ("1abc", '"1abc"'), ("a b", '"a b"'),
     ("${x}", r'"\${x}"'), ('q"uote', r'"q\"uote"'), ("ünï", '"ünï"'),
+    ("in\n", r'"in\n"'), ("abc\n", r'"abc\n"'),  # Python's $ matches before a final newline
 ])
 def test_attribute_names(name, text):
     assert attr_name(name) == text
@@ -225,7 +226,7 @@ def test_module_shape():
 
 
 def test_module_disabled_and_note():
-    text, _ = nix_module("memory", {}, enable=False, note="line one\n\nline three")
+    text = nix_module("memory", {}, enable=False, note="line one\n\nline three")[0]
     assert "    default = false;" in text
     assert "# line one\n#\n# line three\n" in text
 
