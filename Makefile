@@ -53,7 +53,9 @@ integration:
 	$(BIN)/python -m pytest -q tests/integration
 
 molecule:
-	$(BIN)/molecule test --all
+	for scenario in molecule/*/molecule.yml; do \
+	  $(BIN)/molecule test -s "$$(basename "$$(dirname "$$scenario")")"; \
+	done
 
 lint:
 	$(BIN)/ansible-lint
