@@ -72,3 +72,57 @@ def run_module(main, args: dict, capsys, check: bool = False, diff: bool = True)
             main()
     out = capsys.readouterr().out
     return json.loads(out)
+
+
+DOUBLES = Path(__file__).resolve().parent / "doubles"
+
+
+class FakeNixOS:
+    """A temp root driven by the test doubles in tests/doubles (nixos-rebuild, home-manager, nix, systemctl)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config = root / "etc" / "nixos" / "configuration.nix"
+        self.current = root / "run" / "current-system"
+        self.profile = root / "nix" / "var" / "nix" / "profiles" / "system"
+
+    def calls(self, prog: str | None = None) -> list:
+        path = self.root / "calls.jsonl"
+        if not path.exists():
+            return []
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        return [r for r in rows if prog is None or r["prog"] == prog]
+
+    def argvs(self, prog: str) -> list:
+        return [r["argv"] for r in self.calls(prog)]
+
+    def clear(self) -> None:
+        (self.root / "calls.jsonl").unlink(missing_ok=True)
+
+    def state(self, name: str, value: str) -> None:
+        p = self.root / "state" / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(value)
+
+    def env(self) -> dict:
+        return {"NIXPERF_FAKE_ROOT": str(self.root), "PATH": "%s:%s" % (DOUBLES, os.environ["PATH"])}
+
+    def boot_first_generation(self) -> str:
+        """Install generation 1 from the current configuration, as a fresh NixOS host has."""
+        env = dict(os.environ, **self.env())
+        subprocess.run(["nixos-rebuild", "switch", "-I", "nixos-config=%s" % self.config], env=env, check=True,
+                       capture_output=True, cwd=str(self.root))
+        self.clear()
+        return os.path.realpath(self.current)
+
+
+@pytest.fixture
+def fake_nixos(tmp_path, monkeypatch) -> FakeNixOS:
+    root = tmp_path / "host"
+    fake = FakeNixOS(root)
+    fake.config.parent.mkdir(parents=True)
+    fake.config.write_text("{ ... }: { imports = [ ./nixperf ]; }\n")
+    for k, v in fake.env().items():
+        monkeypatch.setenv(k, v)
+    fake.boot_first_generation()
+    return fake

@@ -9,13 +9,14 @@ Command lines are built by pure functions (unit-tested against recorded argv);
 
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
-# Where Nix tools live on NixOS and on multi-user / single-user installs, beside $PATH.
+# Where Nix tools live on NixOS and on multi-user installs; searched before $PATH
+# (which covers distribution packages such as Debian's nix-bin).
 NIX_BIN_DIRS = [
     "/run/current-system/sw/bin",
     "/nix/var/nix/profiles/default/bin",
-    "/usr/bin",
 ]
 
 # nix-instantiate --parse needs no store; the dummy store keeps it from
@@ -54,11 +55,14 @@ def run(
     env: Optional[Dict[str, str]] = None,
     timeout: Optional[int] = None,
     data: Optional[str] = None,
+    cwd: Optional[str] = None,
 ) -> Tuple[int, str, str]:
     """Run ``argv`` (a list, no shell) in the C locale; return rc, stdout, stderr."""
     environ = dict(BASE_ENV)
     environ.update(env or {})
     kwargs = {"environ_update": environ, "check_rc": False}
+    if cwd is not None:
+        kwargs["cwd"] = cwd
     if data is not None:
         kwargs["data"] = data
         kwargs["binary_data"] = True
@@ -75,3 +79,68 @@ def stderr_tail(text: str, lines: int = 20) -> str:
     """The last ``lines`` lines of a command's error output, for messages."""
     parts = (text or "").strip().splitlines()
     return "\n".join(parts[-lines:])
+
+
+# ---------------------------------------------------------------- nixos-rebuild / home-manager / nix
+
+NIXOS_REBUILD_ACTIONS = ("dry-build", "build", "test", "switch", "boot")
+_FEATURES = ["--extra-experimental-features", "nix-command flakes"]
+
+
+def split_flake(flake: str) -> Tuple[str, str]:
+    """``PATH#NAME`` -> (PATH, NAME); NAME may be empty."""
+    path, _sep, name = flake.partition("#")
+    return path, name
+
+
+def nixos_rebuild_argv(binary: str, action: str, flake: Optional[str] = None, nixos_config: Optional[str] = None,
+                       rollback: bool = False, target_host: Optional[str] = None, use_remote_sudo: bool = False,
+                       extra_args: Sequence[str] = ()) -> List[str]:
+    if action not in NIXOS_REBUILD_ACTIONS:
+        raise ValueError("unknown nixos-rebuild action %r" % action)
+    argv = [binary, action]
+    if flake:
+        argv += ["--flake", flake]
+    if nixos_config:
+        argv += ["-I", "nixos-config=" + nixos_config]
+    if rollback:
+        argv.append("--rollback")
+    if target_host:
+        argv += ["--target-host", target_host]
+    if use_remote_sudo:
+        argv.append("--use-remote-sudo")
+    return argv + list(extra_args)
+
+
+def toplevel_argv(nix: str, flake: Optional[str] = None, nixos_config: Optional[str] = None) -> List[str]:
+    """Evaluate (never build) the store path of the system a configuration gives."""
+    if flake:
+        path, host = split_flake(flake)
+        attr = "nixosConfigurations.%s.config.system.build.toplevel.outPath" % _attr(host)
+        return [nix] + _FEATURES + ["eval", "--raw", "%s#%s" % (path, attr)]
+    argv = [nix] + _FEATURES + ["eval", "--impure", "--raw", "--expr",
+                                "(import <nixpkgs/nixos> { }).config.system.build.toplevel.outPath"]
+    if nixos_config:
+        argv += ["-I", "nixos-config=" + nixos_config]
+    return argv
+
+
+def diff_closures_argv(nix: str, old: str, new: str) -> List[str]:
+    return [nix] + _FEATURES + ["store", "diff-closures", old, new]
+
+
+def home_manager_argv(binary: str, action: str, flake: Optional[str] = None,
+                      extra_args: Sequence[str] = ()) -> List[str]:
+    if action not in ("build", "switch", "generations"):
+        raise ValueError("unknown home-manager action %r" % action)
+    argv = [binary, action]
+    if flake:
+        argv += ["--flake", flake]
+    return argv + list(extra_args)
+
+
+def _attr(name: str) -> str:
+    """A flake attribute name, quoted when it is not a bare identifier (``"user@host"``)."""
+    if re.match(r"^[A-Za-z_][A-Za-z0-9_'-]*$", name):
+        return name
+    return '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"')

@@ -200,7 +200,8 @@ class Batch:
         try:
             self._validate(staged)
             for e in self.entries:
-                r = dict(path=e["path"], changed=e["changed"], validated=e.get("validated", False))
+                r = dict(path=e["path"], changed=e["changed"], created=not e["exists"],
+                         validated=e.get("validated", False))
                 if e["changed"] and not check:
                     if self.backup and e["exists"]:
                         r["backup_file"] = self.module.backup_local(e["path"])
@@ -296,6 +297,47 @@ class Batch:
         return self.module.set_fs_attributes_if_different(args, False)
 
 
+def restore(module, entries: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Put back what a write replaced: each file from its backup, files it created removed.
+
+    ``entries`` are the ``files`` of a write result; unchanged ones are skipped.
+    """
+    plan = []
+    for e in entries:
+        if not e.get("changed"):
+            continue
+        path = e["path"]
+        if e.get("backup_file"):
+            if not os.path.isfile(e["backup_file"]):
+                raise WriteError("cannot restore %s: its backup %s is gone" % (path, e["backup_file"]))
+            plan.append((path, e["backup_file"]))
+        elif e.get("created"):
+            plan.append((path, None))
+        else:
+            raise WriteError("cannot restore %s: it was replaced without a backup (write_backup is false)" % path)
+    done = []
+    for path, backup in plan:
+        if backup is None:
+            exists = os.path.exists(path)
+            if exists and not module.check_mode:
+                os.unlink(path)
+            done.append({"path": path, "removed": True, "changed": exists})
+            continue
+        with open(backup, "rb") as f:
+            data = f.read()
+        current = None
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                current = f.read()
+        if current != data and not module.check_mode:
+            fd, tmp = tempfile.mkstemp(prefix=".nixperf-", dir=os.path.dirname(path))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            module.atomic_move(tmp, path)
+        done.append({"path": path, "restored_from": backup, "changed": current != data})
+    return done
+
+
 def result_message(result: Dict[str, Any], check: bool) -> str:
     n = len(result["changed_files"])
     verb = "would change" if check else "changed"
@@ -313,7 +355,7 @@ def render_for_controller(entry: Dict[str, Any], role: str) -> Dict[str, Any]:
 
 
 __all__ = [
-    "Batch", "WriteError", "CONTENT_SPEC", "CONTENT_EXCLUSIVE", "CONTENT_REQUIRED",
+    "Batch", "WriteError", "restore", "CONTENT_SPEC", "CONTENT_EXCLUSIVE", "CONTENT_REQUIRED",
     "VALIDATE_CHOICES", "render_entry", "render_for_controller", "index_modules",
     "imports_dir", "relative_import", "result_message",
 ]
