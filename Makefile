@@ -57,7 +57,10 @@ molecule:
 	  $(BIN)/molecule test -s "$$(basename "$$(dirname "$$scenario")")"; \
 	done
 
+# ansible-lint installs a copy of this collection under .ansible/ once and then
+# reuses it; drop it so the lint always sees the working tree.
 lint:
+	rm -rf .ansible/collections/ansible_collections/nixperf
 	$(BIN)/ansible-lint
 	$(BIN)/antsibull-changelog lint
 

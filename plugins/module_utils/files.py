@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -183,6 +184,28 @@ class Batch:
             "the `modules` list of its flake), then run again."
             % (host, directory, where, relative_import(directory, candidates), directory)
         )
+
+    def shadow(self, source: str, dest: str) -> str:
+        """Copy ``source`` to ``dest`` with the planned files laid over it.
+
+        Check mode only: an evaluator can then see exactly the configuration a
+        real run would produce, while the host's own tree stays untouched.
+        """
+        source, dest = source.rstrip("/"), dest.rstrip("/")
+        if os.path.exists(dest):
+            shutil.rmtree(dest)
+        if os.path.isdir(source):
+            shutil.copytree(source, dest, symlinks=True, ignore=shutil.ignore_patterns("*~", ".nixperf-*"))
+        else:
+            os.makedirs(dest)
+        for e in self.entries:
+            if not e["path"].startswith(source + "/"):
+                continue
+            target = os.path.join(dest, os.path.relpath(e["path"], source))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(to_bytes(e["content"], errors="surrogate_or_strict"))
+        return dest
 
     # -- execution --------------------------------------------------------
     def run(self) -> Dict[str, Any]:

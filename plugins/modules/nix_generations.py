@@ -16,10 +16,9 @@ author:
   - nixperf.tuning contributors (@nixperf)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
 options:
   kind:
-    description: Which profile: the system, or a user's home-manager profile.
+    description: Which profile to read, the system's or a user's home-manager profile.
     type: str
     choices: [system, home]
     default: system

@@ -9,8 +9,8 @@ module: restore_files
 short_description: Undo a write of generated files, byte for byte
 version_added: 0.1.0
 description:
-  - Takes the C(files) list returned by M(nixperf.tuning.write_files) and undoes it: every changed file is put back
-    from its backup (atomically), every file the write created is removed. Unchanged files are left alone.
+  - Takes the C(files) list returned by M(nixperf.tuning.write_files) and undoes that write. Every changed file is
+    put back from its backup (atomically), every file the write created is removed. Unchanged files are left alone.
   - Used by the apply roles when a dry-build or a health check fails. Checks every backup exists before touching
     anything.
 author:

@@ -100,6 +100,21 @@ options:
       - Name written into the header comment of each generated file, so a reader knows which role owns it.
     type: str
     default: write_files
+  shadow:
+    description:
+      - Check mode only. Copy O(shadow.source) (the host's configuration directory) to O(shadow.dest) and lay the
+        planned files over the copy, so that a dry-build can evaluate exactly what a real run would switch to.
+        The host's own files are not touched; the caller removes O(shadow.dest).
+    type: dict
+    suboptions:
+      source:
+        description: The configuration directory, e.g. C(/etc/nixos).
+        type: path
+        required: true
+      dest:
+        description: Where the shadow copy goes (replaced if it exists).
+        type: path
+        required: true
   host:
     description: Inventory name of the host, for error messages. The action plugin sets it.
     type: str
@@ -141,6 +156,10 @@ changed_files:
   type: list
   elements: str
   sample: [/etc/nixos/nixperf/memory.nix, /etc/nixos/nixperf/default.nix]
+shadow_root:
+  description: The shadow copy made in check mode with O(shadow).
+  returned: in check mode with O(shadow)
+  type: str
 msg:
   description: A one-line summary.
   returned: always
@@ -171,6 +190,10 @@ def argument_spec() -> dict:
         files=dict(type="list", elements="dict", required=True, options=entry,
                    mutually_exclusive=CONTENT_EXCLUSIVE, required_one_of=CONTENT_REQUIRED),
         indexes=dict(type="list", elements="path", default=[]),
+        shadow=dict(type="dict", options=dict(
+            source=dict(type="path", required=True),
+            dest=dict(type="path", required=True),
+        )),
         require_import=dict(type="dict", options=dict(
             directory=dict(type="path", required=True),
             candidates=dict(type="list", elements="path", required=True),
@@ -194,6 +217,8 @@ def main() -> None:
         for directory in p["indexes"]:
             batch.add_index(directory)
         result = batch.run()
+        if p["shadow"] and module.check_mode:
+            result["shadow_root"] = batch.shadow(p["shadow"]["source"], p["shadow"]["dest"])
     except WriteError as exc:
         module.fail_json(msg="Failed to write the generated files of host %s: %s" % (p["host"], exc))
     for m in batch.messages:

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Test double for nixos-rebuild, home-manager, nix and systemctl.
 
 These programs cannot run on a machine without NixOS.  The double simulates
@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import sys
-import time
 
 ROOT = os.environ.get("NIXPERF_FAKE_ROOT")
 STORE = os.path.join(ROOT or "/nonexistent", "nix", "store")
@@ -50,8 +49,8 @@ def config_source(argv: list) -> tuple[str, str]:
     """(directory of the configuration, host or user@host) from the command line."""
     flake = opt(argv, "--flake")
     if flake:
-        path, _, attr = flake.partition("#")
-        return path, attr or "default"
+        path, _sep, attr = flake.partition("#")
+        return path[len("path:"):] if path.startswith("path:") else path, attr or "default"
     for i, a in enumerate(argv):
         if a == "-I" and argv[i + 1].startswith("nixos-config="):
             return os.path.dirname(argv[i + 1].split("=", 1)[1]), "classic"
@@ -188,7 +187,7 @@ def home_manager(argv: list) -> None:
         return
     if action is None:
         die("home-manager: unknown command in %s" % argv)
-    directory, _ = config_source(argv) if flake else (os.path.join(ROOT, "home", user, ".config", "home-manager"), "")
+    directory = config_source(argv)[0] if flake else os.path.join(ROOT, "home", user, ".config", "home-manager")
     out = os.path.join(STORE, "%s-home-manager-generation" % evaluate(directory))
     if not os.path.isdir(out):
         os.makedirs(out)
@@ -223,7 +222,8 @@ def nix(argv: list) -> None:
         return
     if argv[:1] == ["eval"]:
         target = next(a for a in argv[1:] if not a.startswith("-"))
-        path, _, attr = target.partition("#")
+        path, _sep, attr = target.partition("#")
+        path = path[len("path:"):] if path.startswith("path:") else path
         host = attr.split(".")[1] if attr.startswith("nixosConfigurations.") else "default"
         print(system_path(["--flake", "%s#%s" % (path, host)]), end="")
         return

@@ -65,7 +65,7 @@ def play(tmp_path):
     build = tmp_path / "build"
 
     def run(playbook: str = "site.yml", check: bool = False, diff: bool = False, inventory: Optional[str] = None,
-            limit: Optional[str] = None, **extravars: Any) -> Run:
+            limit: Optional[str] = None, env: Optional[Dict[str, str]] = None, **extravars: Any) -> Run:
         counter["n"] += 1
         pdd = tmp_path / ("runner%d" % counter["n"])
         pdd.mkdir()
@@ -75,7 +75,7 @@ def play(tmp_path):
         if diff:
             cmdline.append("--diff")
         extravars.setdefault("nixperf_build_dir", str(build))
-        env = {
+        envvars = {
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
             "ANSIBLE_COLLECTIONS_PATH": "%s:%s" % (ROOT / ".collections", ROOT / ".venv" / "collections"),
             "ANSIBLE_HOME": str(tmp_path / ".ansible"),
@@ -83,6 +83,8 @@ def play(tmp_path):
             "PATH": "%s:%s" % (VENV_BIN, os.environ.get("PATH", "")),
             "NIX_REMOTE": "dummy://",
         }
+        for key, value in (env or {}).items():
+            envvars[key] = value if key != "PATH" else "%s:%s" % (value, envvars["PATH"])
         r = ansible_runner.run(
             private_data_dir=str(pdd),
             project_dir=str(ROOT),
@@ -91,7 +93,7 @@ def play(tmp_path):
             extravars=extravars,
             cmdline=" ".join(cmdline) or None,
             limit=limit,
-            envvars=env,
+            envvars=envvars,
             quiet=True,
         )
         events = list(r.events)

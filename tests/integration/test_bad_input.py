@@ -3,6 +3,7 @@ values, and leaves the files of a converged tree untouched."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import snapshot
@@ -70,20 +71,22 @@ def test_missing_hardware_fact(play, tmp_path):
 
 
 def test_apply_mode_requires_the_import(play, tmp_path):
+    doubles = str(Path(__file__).resolve().parents[1] / "doubles")
     root = tmp_path / "root"
     (root / "etc/nixos").mkdir(parents=True)
     conf = root / "etc/nixos/configuration.nix"
     conf.write_text("{ ... }: { imports = [ ./hardware-configuration.nix ]; }\n")
-    run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root))
+    env = {"NIXPERF_FAKE_ROOT": str(root), "PATH": doubles}
+    run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root), env=env)
     failures = run.failures()
     assert len(failures) == 1
     assert "host shoshin" in failures[0]["msg"] and "imports = [ ./nixperf ];" in failures[0]["msg"]
     assert not (root / "etc/nixos/nixperf").exists()
     conf.write_text("{ ... }: { imports = [ ./hardware-configuration.nix ./nixperf ]; }\n")
-    run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root))
+    run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root), env=env)
     assert run.rc == 0, run.failures()
     assert (root / "etc/nixos/nixperf/memory.nix").exists()
     # apply mode keeps backups of what it replaces
-    run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root), memory_swappiness=80)
+    run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root), memory_swappiness=80, env=env)
     backups = [r for r in run.results("nixperf.tuning.write_files")[0]["res"]["files"] if r.get("backup_file")]
     assert len(backups) == 1 and "lib.mkForce 67" in open(backups[0]["backup_file"]).read()

@@ -212,21 +212,25 @@ def hm(fake, capsys, check=False, **kw):
     return run_module(home_manager.main, args, capsys, check=check), flake_dir
 
 
+def hm0(fake, capsys, check=False, **kw):
+    return hm(fake, capsys, check, **kw)[0]
+
+
 def test_home_manager_switch_then_no_change_then_rollback(fake_nixos, capsys):
     r, flake_dir = hm(fake_nixos, capsys)
     assert r["changed"] is True and r["generation"] == 1
     assert [a[0] for a in fake_nixos.argvs("home-manager")] == ["build", "switch"]
     fake_nixos.clear()
-    r, _ = hm(fake_nixos, capsys)
+    r = hm0(fake_nixos, capsys)
     assert r["changed"] is False and [a[0] for a in fake_nixos.argvs("home-manager")] == ["build"]
     (flake_dir / "home.nix").write_text("{ programs.git.enable = true; }\n")
-    r, _ = hm(fake_nixos, capsys, check=True)
+    r = hm0(fake_nixos, capsys, check=True)
     assert r["changed"] is True and r["generation"] == 1
-    r, _ = hm(fake_nixos, capsys)
+    r = hm0(fake_nixos, capsys)
     assert r["changed"] is True and r["generation"] == 2
     first = r["previous_generation"]
     fake_nixos.clear()
-    r, _ = hm(fake_nixos, capsys, rollback=True)
+    r = hm0(fake_nixos, capsys, rollback=True)
     assert r["changed"] is True and r["new_generation"] == first and r["generation"] == 3
     assert fake_nixos.calls("activate")  # the old generation's activate script ran
     assert fake_nixos.argvs("home-manager") == []
@@ -234,14 +238,14 @@ def test_home_manager_switch_then_no_change_then_rollback(fake_nixos, capsys):
 
 def test_home_manager_rollback_to_a_missing_generation(fake_nixos, capsys):
     hm(fake_nixos, capsys)
-    r, _ = hm(fake_nixos, capsys, rollback=True, generation=9)
+    r = hm0(fake_nixos, capsys, rollback=True, generation=9)
     assert r["failed"] is True and "no home-manager generation 9" in r["msg"]
 
 
 def test_home_manager_build_error(fake_nixos, capsys):
-    _r, flake_dir = hm(fake_nixos, capsys)
+    flake_dir = hm(fake_nixos, capsys)[1]
     (flake_dir / "home.nix").write_text("FAKE_EVAL_ERROR")
-    r, _ = hm(fake_nixos, capsys)
+    r = hm0(fake_nixos, capsys)
     assert r["failed"] is True and "Failed to build home-manager" in r["msg"]
 
 

@@ -1,0 +1,159 @@
+"""Apply mode end to end with the recording doubles: write -> dry-build -> switch
+-> health checks, rollback and restore on failure, and the exact command lines."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import snapshot
+
+DOUBLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "doubles")
+
+
+@pytest.fixture
+def host(tmp_path):
+    """A fresh NixOS host in a temp root: configuration importing ./nixperf, generation 1 running."""
+    import subprocess
+
+    root = tmp_path / "root"
+    conf = root / "etc/nixos/configuration.nix"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("{ ... }: { imports = [ ./hardware-configuration.nix ./nixperf ]; }\n")
+    (root / "etc/nixos/hardware-configuration.nix").write_text("{ ... }: { }\n")
+    env = dict(os.environ, NIXPERF_FAKE_ROOT=str(root), PATH=DOUBLES + ":" + os.environ["PATH"])
+    subprocess.run(["nixos-rebuild", "switch", "-I", "nixos-config=%s" % conf], env=env, check=True,
+                   capture_output=True, cwd=str(tmp_path))
+    (root / "calls.jsonl").unlink()
+
+    class Host:
+        pass
+
+    h = Host()
+    h.root, h.conf = root, conf
+    h.env = {"NIXPERF_FAKE_ROOT": str(root), "PATH": DOUBLES}
+    h.vars = dict(nixperf_mode="apply", nixperf_root=str(root), nixos_apply_nixos_config=str(conf),
+                  nixos_apply_check_reconnect=True)
+    h.current = lambda: os.path.realpath(root / "run/current-system")
+
+    def calls(prog="nixos-rebuild"):
+        import json
+
+        path = root / "calls.jsonl"
+        rows = [json.loads(ln) for ln in path.read_text().splitlines()] if path.exists() else []
+        return [r["argv"] for r in rows if r["prog"] == prog]
+
+    h.calls = calls
+    h.clear = lambda: (root / "calls.jsonl").unlink(missing_ok=True)
+    return h
+
+
+def actions(argvs):
+    return [a[0] for a in argvs]
+
+
+def test_apply_switches_once_then_never_again(play, host):
+    gen1 = host.current()
+    run = play(limit="shoshin", env=host.env, **host.vars)
+    assert run.rc == 0, run.failures()
+    assert actions(host.calls()) == ["dry-build", "build", "switch"]
+    assert host.calls()[2] == ["switch", "-I", "nixos-config=%s" % host.conf]
+    assert host.current() != gen1
+    assert host.calls("systemctl") == [["is-system-running"]]
+    assert not (host.root / "run/nixperf/apply.lock").exists()
+    assert run.changed("shoshin") == 2  # the files, the system
+    host.clear()
+    again = play(limit="shoshin", env=host.env, **host.vars)
+    assert again.rc == 0 and again.changed("shoshin") == 0
+    assert host.calls() == [] and host.calls("nix") == []  # a no-change run never calls nixos-rebuild
+
+
+def test_check_mode_predicts_and_never_activates(play, host):
+    gen1 = host.current()
+    before = snapshot(host.root / "etc")
+    check = play(limit="shoshin", check=True, env=host.env, **host.vars)
+    assert check.rc == 0, check.failures()
+    assert actions(host.calls()) == ["dry-build"]  # never build, switch, boot or test
+    assert "/tmp/nixperf-shadow" in host.calls()[0][-1]  # evaluated the shadow copy
+    assert host.current() == gen1
+    assert snapshot(host.root / "etc") == before
+    assert not (host.root / "tmp/nixperf-shadow").exists()
+    predicted = check.changed("shoshin")
+    host.clear()
+    real = play(limit="shoshin", env=host.env, **host.vars)
+    assert real.changed("shoshin") == predicted == 2
+    # the system check mode predicted is the one the real run switched to
+    predicted_system = check.results("nixperf.tuning.nixos_rebuild")[0]["res"]["new_system"]
+    assert predicted_system.split("-", 1)[1] == host.current().split("-", 1)[1]
+
+
+def test_failed_dry_build_restores_files_and_switches_nothing(play, host):
+    assert play(limit="shoshin", env=host.env, **host.vars).rc == 0
+    gen = host.current()
+    before = snapshot(host.root / "etc/nixos")
+    host.clear()
+    run = play(limit="shoshin", env=host.env, memory_sysctl_extra={"kernel.x": "FAKE_EVAL_ERROR"}, **host.vars)
+    failures = run.failures()
+    assert failures[-1]["host"] == "shoshin"
+    assert "Dry-build the new configuration" in failures[-1]["msg"] and "Nothing was switched" in failures[-1]["msg"]
+    assert actions(host.calls()) == ["dry-build"]
+    assert host.current() == gen
+    after = {p: v[0] for p, v in snapshot(host.root / "etc/nixos").items() if not p.endswith("~")}
+    assert after == {p: v[0] for p, v in before.items()}  # byte for byte
+    assert not (host.root / "run/nixperf/apply.lock").exists()
+
+
+def test_failed_health_check_rolls_back_and_restores(play, host):
+    assert play(limit="shoshin", env=host.env, **host.vars).rc == 0
+    gen = host.current()
+    before = {p: v[0] for p, v in snapshot(host.root / "etc/nixos").items()}
+    (host.root / "state").mkdir()
+    (host.root / "state/system-health").write_text("degraded")
+    (host.root / "state/failed-units").write_text("display-manager.service loaded failed failed Display Manager")
+    host.clear()
+    run = play(limit="shoshin", env=host.env, memory_swappiness=80, **host.vars)
+    failures = run.failures()
+    assert "Check the system state" in failures[-1]["msg"]
+    assert "Rolled back to %s" % gen in failures[-1]["msg"]
+    assert actions(host.calls()) == ["dry-build", "build", "switch", "switch"]
+    assert host.calls()[-1][-1] == "--rollback"
+    assert host.current() == gen
+    after = {p: v[0] for p, v in snapshot(host.root / "etc/nixos").items() if not p.endswith("~")}
+    assert after == before
+
+
+def test_allowed_failed_unit_passes(play, host):
+    (host.root / "state").mkdir()
+    (host.root / "state/system-health").write_text("degraded")
+    (host.root / "state/failed-units").write_text("nixos-upgrade.service loaded failed failed NixOS Upgrade")
+    run = play(limit="shoshin", env=host.env, nixos_apply_allowed_failed_units=["nixos-upgrade.service"],
+               **host.vars)
+    assert run.rc == 0, run.failures()
+
+
+def test_required_unit_inactive_fails(play, host):
+    (host.root / "state/units").mkdir(parents=True)
+    (host.root / "state/units/sddm.service").write_text("failed")
+    run = play(limit="shoshin", env=host.env, nixos_apply_required_units=["sddm.service"], **host.vars)
+    assert run.rc != 0
+    assert "Check the required units are active" in run.failures()[-1]["msg"]
+    assert ["is-active", "sddm.service"] in host.calls("systemctl")
+
+
+def test_a_second_run_is_refused_while_the_lock_is_held(play, host):
+    lock = host.root / "run/nixperf/apply.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text('{"holder": "awx:job 7:shoshin", "since": "2026-11-23T10:00:00Z", "since_epoch": 4102444800}')
+    run = play(limit="shoshin", env=host.env, **host.vars)
+    msg = run.failures()[0]["msg"]
+    assert "another run holds the lock" in msg and "awx:job 7:shoshin" in msg
+    assert host.calls() == []
+    assert lock.exists()
+
+
+def test_kernel_change_reports_reboot_required_without_rebooting(play, host):
+    env = dict(host.env, FAKE_KERNEL="6.13.2")
+    run = play(limit="shoshin", env=env, **host.vars)
+    assert run.rc == 0, run.failures()
+    facts = [e["event_data"]["res"] for e in run.events if e.get("event") == "runner_on_ok"
+             and e["event_data"].get("task") == "Export the reboot contract"]
+    assert facts[0]["ansible_facts"]["nixos_apply_reboot_required"] is True
