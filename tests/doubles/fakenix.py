@@ -232,6 +232,9 @@ def nix(argv: list) -> None:
 
 def systemctl(argv: list) -> None:
     state = os.path.join(ROOT, "state")
+    if argv[:1] == ["--user"]:
+        argv = argv[1:]
+        state = os.path.join(state, "user")
     if argv[:1] == ["is-system-running"]:
         try:
             health = open(os.path.join(state, "system-health")).read().strip()

@@ -157,3 +157,49 @@ def test_kernel_change_reports_reboot_required_without_rebooting(play, host):
     facts = [e["event_data"]["res"] for e in run.events if e.get("event") == "runner_on_ok"
              and e["event_data"].get("task") == "Export the reboot contract"]
     assert facts[0]["ansible_facts"]["nixos_apply_reboot_required"] is True
+
+
+@pytest.fixture
+def home(host):
+    cfg = host.root / "home/mitsio/.config/home-manager"
+    cfg.mkdir(parents=True)
+    (cfg / "home.nix").write_text("{ ... }: { home.stateVersion = \"25.05\"; }\n")
+    host.vars.update(home_manager_apply_force=True, home_manager_apply_become=False)
+    host.profile = host.root / "home/mitsio/.local/state/nix/profiles/home-manager"
+    return host
+
+
+def test_home_manager_switches_when_it_differs_only(play, home):
+    run = play(limit="shoshin", env=home.env, **home.vars)
+    assert run.rc == 0, run.failures()
+    flake = "%s/home/mitsio/.config/home-manager#mitsio@shoshin" % home.root
+    assert home.calls("home-manager") == [["build", "--flake", flake], ["switch", "--flake", flake]]
+    first = os.path.realpath(home.profile)
+    home.clear()
+    run = play(limit="shoshin", env=home.env, **home.vars)
+    assert run.changed("shoshin") == 0
+    assert home.calls("home-manager") == [["build", "--flake", flake]]
+    assert os.path.realpath(home.profile) == first
+
+
+def test_home_manager_failed_check_rolls_back(play, home):
+    assert play(limit="shoshin", env=home.env, **home.vars).rc == 0
+    first = os.path.realpath(home.profile)
+    (home.root / "home/mitsio/.config/home-manager/home.nix").write_text("{ ... }: { programs.git.enable = true; }\n")
+    (home.root / "state/user/units").mkdir(parents=True)
+    (home.root / "state/user/units/plasma-kwin_x11.service").write_text("failed")
+    home.clear()
+    run = play(limit="shoshin", env=home.env, home_manager_apply_required_user_units=["plasma-kwin_x11.service"],
+               **home.vars)
+    msg = run.failures()[-1]["msg"]
+    assert "Check the required user units are active" in msg and "Rolled back: mitsio" in msg
+    assert [c[0] for c in home.calls("home-manager")] == ["build", "switch"]
+    assert home.calls("activate")  # the previous generation was activated again
+    assert os.path.realpath(home.profile) == first
+
+
+def test_home_manager_check_mode_builds_only(play, home):
+    check = play(limit="shoshin", check=True, env=home.env, **home.vars)
+    assert check.rc == 0, check.failures()
+    assert [c[0] for c in home.calls("home-manager")] == ["build"]
+    assert not os.path.lexists(home.profile)
