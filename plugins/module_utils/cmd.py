@@ -144,3 +144,15 @@ def _attr(name: str) -> str:
     if re.match(r"^[A-Za-z_][A-Za-z0-9_'-]*$", name):
         return name
     return '"%s"' % name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def switch_generation_argv(nix_env: str, profile: str, generation: int) -> List[str]:
+    """Point a profile at an existing generation (no build)."""
+    return [nix_env, "--profile", profile, "--switch-generation", str(int(generation))]
+
+
+def switch_to_configuration_argv(profile: str, action: str) -> List[str]:
+    """Activate the system a profile points at (what nixos-rebuild runs after building)."""
+    if action not in ("switch", "boot", "test"):
+        raise ValueError("switch-to-configuration does not do %r" % action)
+    return [profile.rstrip("/") + "/bin/switch-to-configuration", action]

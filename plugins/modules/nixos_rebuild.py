@@ -33,6 +33,11 @@ options:
     description: Go back to the previous generation instead of building (with V(switch), V(boot) or V(test)).
     type: bool
     default: false
+  generation:
+    description:
+      - With O(rollback=true), the generation number to go back to instead of the previous one. The profile is
+        pointed at it (C(nix-env --switch-generation)) and its C(switch-to-configuration) runs with O(action).
+    type: int
   flake:
     description: Flake reference C(PATH#HOST). Mutually exclusive with O(nixos_config).
     type: str
@@ -99,6 +104,12 @@ EXAMPLES = r"""
   nixperf.tuning.nixos_rebuild:
     action: switch
     rollback: true
+
+- name: Go back to generation 41, from the next boot on
+  nixperf.tuning.nixos_rebuild:
+    action: boot
+    rollback: true
+    generation: 41
 """
 
 RETURN = r"""
@@ -231,6 +242,7 @@ def main() -> None:
         argument_spec=dict(
             action=dict(type="str", choices=list(cmd.NIXOS_REBUILD_ACTIONS), default="switch"),
             rollback=dict(type="bool", default=False),
+            generation=dict(type="int"),
             flake=dict(type="str"),
             nixos_config=dict(type="path"),
             extra_args=dict(type="list", elements="str", default=[]),
@@ -255,12 +267,21 @@ def main() -> None:
     if p["rollback"]:
         from ansible_collections.nixperf.tuning.plugins.module_utils.generations import previous_generation
 
-        target = previous_generation(p["system_profile"])
+        target = previous_generation(p["system_profile"], p["generation"])
         if target is None:
-            r.fail("rolling back", "no generation older than the current one in %s" % p["system_profile"])
+            r.fail("rolling back", "no generation %s in %s" % (
+                p["generation"] if p["generation"] is not None else "older than the current one",
+                p["system_profile"]))
         if module.check_mode:
             module.exit_json(**result_for(r, previous, target["path"], target["path"] != previous, action))
-        r.run(r.argv(action, rollback=True), "nixos-rebuild %s --rollback" % action)
+        if p["generation"] is None:
+            r.run(r.argv(action, rollback=True), "nixos-rebuild %s --rollback" % action)
+        else:
+            nix_env = module.get_bin_path("nix-env", required=True, opt_dirs=cmd.NIX_BIN_DIRS)
+            r.run(cmd.switch_generation_argv(nix_env, p["system_profile"], p["generation"]),
+                  "switching the profile to generation %d" % p["generation"])
+            r.run(cmd.switch_to_configuration_argv(p["system_profile"], action),
+                  "activating generation %d" % p["generation"])
         new = r.profile_target() if action == "boot" else r.current()
         module.exit_json(**result_for(r, previous, new, new != previous, action))
 

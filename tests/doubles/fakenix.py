@@ -95,6 +95,12 @@ def realise_system(out: str) -> None:
     os.symlink(os.path.join(kdir, "bzImage"), os.path.join(out, "kernel"))
     os.symlink(os.path.join(kdir, "initrd"), os.path.join(out, "initrd"))
     open(os.path.join(out, "kernel-params"), "w").write("loglevel=4")
+    os.makedirs(os.path.join(out, "bin"))
+    stc = os.path.join(out, "bin", "switch-to-configuration")
+    with open(stc, "w") as f:
+        f.write("#!/bin/sh\nexec '%s' '%s' switch-to-configuration '%s' \"$@\"\n"
+                % (sys.executable, os.path.realpath(__file__), out))
+    os.chmod(stc, 0o755)
     open(os.path.join(out, "nixos-version"), "w").write("26.05.20261101.abcdef0")
 
 
@@ -261,6 +267,24 @@ def systemctl(argv: list) -> None:
     die("systemctl: unsupported %s" % argv)
 
 
+def switch_to_configuration(argv: list) -> None:
+    out, action = argv[0], argv[1]
+    if action in ("switch", "test"):
+        point(CURRENT, out)
+
+
+def nix_env(argv: list) -> None:
+    profile = opt(argv, "--profile") or opt(argv, "-p")
+    number = opt(argv, "--switch-generation")
+    if not profile or number is None:
+        die("nix-env: unsupported %s" % argv)
+    link = "%s-%s-link" % (profile, number)
+    if not os.path.lexists(link):
+        die("error: generation %s does not exist" % number)
+    point(profile, os.path.basename(link))
+    print("switching profile from version X to %s" % number, file=sys.stderr)
+
+
 def activate_home(argv: list) -> None:
     prefix, out = argv
     add_generation(prefix, out)
@@ -270,11 +294,14 @@ def main() -> None:
     prog = os.path.basename(sys.argv[0])
     if prog == "fakenix.py" and sys.argv[1:2] == ["activate-home"]:
         prog, sys.argv = "activate", [sys.argv[0]] + sys.argv[2:]
+    if prog == "fakenix.py" and sys.argv[1:2] == ["switch-to-configuration"]:
+        prog, sys.argv = "switch-to-configuration", [sys.argv[0]] + sys.argv[2:]
     if not ROOT:
         die("%s (test double): NIXPERF_FAKE_ROOT is not set" % prog, 2)
     record(prog, sys.argv[1:])
     {"nixos-rebuild": nixos_rebuild, "home-manager": home_manager, "nix": nix,
-     "systemctl": systemctl, "activate": activate_home}[prog](sys.argv[1:])
+     "systemctl": systemctl, "activate": activate_home, "nix-env": nix_env,
+     "switch-to-configuration": switch_to_configuration}[prog](sys.argv[1:])
 
 
 if __name__ == "__main__":

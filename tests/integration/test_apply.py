@@ -203,3 +203,28 @@ def test_home_manager_check_mode_builds_only(play, home):
     assert check.rc == 0, check.failures()
     assert [c[0] for c in home.calls("home-manager")] == ["build"]
     assert not os.path.lexists(home.profile)
+
+
+def test_rollback_playbook(play, home):
+    gen1 = home.current()
+    assert play(limit="shoshin", env=home.env, **home.vars).rc == 0
+    gen2 = home.current()
+    assert play(limit="shoshin", env=home.env, memory_swappiness=90, **home.vars).rc == 0
+    assert home.current() not in (gen1, gen2)
+    home_first = os.path.realpath(home.profile)
+    (home.root / "home/mitsio/.config/home-manager/home.nix").write_text("{ ... }: { programs.fish.enable = true; }\n")
+    assert play(limit="shoshin", env=home.env, **home.vars).rc == 0
+    assert os.path.realpath(home.profile) != home_first
+    base = dict(nixperf_root=str(home.root), rollback_become=False)
+    bad = play("playbooks/rollback.yml", limit="shoshin", env=home.env, rollback_scope="everything", **base)
+    assert "rollback_scope must be system, home or both" in bad.failures()[0]["msg"]
+    check = play("playbooks/rollback.yml", limit="shoshin", check=True, env=home.env, rollback_generation="1", **base)
+    assert check.rc == 0 and check.changed("shoshin") == 1 and home.calls("nix-env") == []
+    run = play("playbooks/rollback.yml", limit="shoshin", env=home.env, rollback_scope="both",
+               rollback_generation="1", **base)
+    assert run.rc == 0, run.failures()
+    assert home.current() == gen1
+    assert os.path.realpath(home.profile) == home_first
+    assert not (home.root / "run/nixperf/apply.lock").exists()
+    run = play("playbooks/rollback.yml", limit="shoshin", env=home.env, **base)  # one more step back
+    assert run.rc != 0 and "no generation older" in run.failures()[0]["msg"]

@@ -298,3 +298,19 @@ def test_stale_lock_is_taken_over(tmp_path, capsys):
     r = run_module(lock.main, dict(path=str(path), holder="new run", stale_after=60), capsys)
     assert r["changed"] is True and r["took_over"] == "dead run"
     assert json.load(open(path))["holder"] == "new run"
+
+
+def test_rollback_to_a_named_generation(fake_nixos, capsys):
+    first = os.path.realpath(fake_nixos.current)
+    change_config(fake_nixos)
+    rebuild(fake_nixos, capsys)
+    change_config(fake_nixos, "{ ... }: { imports = [ ./nixperf ]; networking.hostName = \"x\"; }\n")
+    rebuild(fake_nixos, capsys)
+    fake_nixos.clear()
+    r = rebuild(fake_nixos, capsys, rollback=True, generation=1)
+    assert r["changed"] is True and r["new_system"] == first == os.path.realpath(fake_nixos.current)
+    assert fake_nixos.argvs("nix-env") == [["--profile", str(fake_nixos.profile), "--switch-generation", "1"]]
+    assert r["commands"][-1] == [str(fake_nixos.profile) + "/bin/switch-to-configuration", "switch"]
+    assert r["generation"] == 1
+    r = rebuild(fake_nixos, capsys, rollback=True, generation=7)
+    assert r["failed"] is True and "no generation 7" in r["msg"]
