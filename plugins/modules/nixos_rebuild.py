@@ -196,7 +196,7 @@ class Rebuild:
             ssh = self.m.get_bin_path("ssh", required=True)
             rc, out, _err = self.run([ssh, self.p["target_host"], "readlink", "-f", self.p["current_system"]],
                                      "reading the current system", allow_fail=True)
-            return out.strip() or None if rc == 0 else None
+            return (out.strip() or None) if rc == 0 else None
         return resolve(self.p["current_system"])
 
     def profile_target(self):

@@ -285,6 +285,16 @@ def nix_env(argv: list) -> None:
     print("switching profile from version X to %s" % number, file=sys.stderr)
 
 
+def ssh(argv: list) -> None:
+    """``ssh HOST COMMAND...``: runs COMMAND here (the fake root is the remote host)."""
+    import subprocess
+
+    rest = list(argv)
+    if not rest or rest[0].startswith("-") or len(rest) < 2:
+        die("ssh (test double): only 'ssh HOST COMMAND...' is supported, got %s" % argv)
+    sys.exit(subprocess.call(rest[1:]))
+
+
 def activate_home(argv: list) -> None:
     prefix, out = argv
     add_generation(prefix, out)
@@ -301,7 +311,7 @@ def main() -> None:
     record(prog, sys.argv[1:])
     {"nixos-rebuild": nixos_rebuild, "home-manager": home_manager, "nix": nix,
      "systemctl": systemctl, "activate": activate_home, "nix-env": nix_env,
-     "switch-to-configuration": switch_to_configuration}[prog](sys.argv[1:])
+     "switch-to-configuration": switch_to_configuration, "ssh": ssh}[prog](sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -314,3 +314,14 @@ def test_rollback_to_a_named_generation(fake_nixos, capsys):
     assert r["generation"] == 1
     r = rebuild(fake_nixos, capsys, rollback=True, generation=7)
     assert r["failed"] is True and "no generation 7" in r["msg"]
+
+
+def test_target_host_reads_the_current_system_over_ssh(fake_nixos, capsys):
+    before = os.path.realpath(fake_nixos.current)
+    change_config(fake_nixos)
+    r = rebuild(fake_nixos, capsys, target_host="root@shoshin", use_remote_sudo=True)
+    assert fake_nixos.argvs("ssh") == [["root@shoshin", "readlink", "-f", str(fake_nixos.current)]]
+    assert r["previous_system"] == before
+    assert fake_nixos.argvs("nixos-rebuild")[-1] == [
+        "switch", "-I", "nixos-config=%s" % fake_nixos.config, "--target-host", "root@shoshin", "--use-remote-sudo"]
+    assert r["changed"] is True
