@@ -75,6 +75,41 @@ def run(
     return module.run_command(list(argv), **kwargs)
 
 
+class Recorder:
+    """Runs the commands of one module call, keeps their argv for the result, and
+    fails the module with the error's tail, naming what was being done and where."""
+
+    def __init__(self, module, subject: str, timeout: Optional[int] = None, cwd: Optional[str] = None) -> None:
+        self.module = module
+        self.subject = subject
+        self.timeout = timeout
+        self.cwd = cwd
+        self.commands: List[List[str]] = []
+
+    def run(self, argv: Sequence[str], what: str, allow_fail: bool = False) -> Tuple[int, str, str]:
+        self.commands.append(list(argv))
+        rc, out, err = run(self.module, argv, timeout=self.timeout, cwd=self.cwd)
+        if rc != 0 and not allow_fail:
+            self.fail("%s (rc %d)" % (what, rc), err)
+        return rc, out, err
+
+    def fail(self, what: str, err: str = "") -> None:
+        tail = stderr_tail(err)
+        self.module.fail_json(msg="Failed to %s on %s: %s" % (what, self.subject, tail), stderr_tail=tail,
+                              commands=self.commands)
+
+
+def built_path(out: str, workdir: str) -> Optional[str]:
+    """The store path a build made: its ``result`` link, else the last line it printed."""
+    import os
+
+    link = os.path.join(workdir, "result")
+    if os.path.exists(link):
+        return os.path.realpath(link)
+    lines = (out or "").strip().splitlines()
+    return lines[-1].strip() if lines else None
+
+
 def stderr_tail(text: str, lines: int = 20) -> str:
     """The last ``lines`` lines of a command's error output, for messages."""
     parts = (text or "").strip().splitlines()

@@ -116,16 +116,9 @@ def main() -> None:
     user = pwd.getpwuid(os.getuid())
     profile = p["profile"] or home_profile(user.pw_dir, user.pw_name)
     previous = resolve(profile)
-    commands = []
-
-    def run(argv, what, cwd=None):
-        commands.append(list(argv))
-        rc, out, err = cmd.run(module, argv, timeout=p["timeout"], cwd=cwd)
-        if rc != 0:
-            tail = cmd.stderr_tail(err)
-            module.fail_json(msg="Failed to %s for %s: %s" % (what, user.pw_name, tail), stderr_tail=tail,
-                             commands=commands)
-        return out
+    workdir = tempfile.mkdtemp(prefix="home-manager-", dir=module.tmpdir)
+    rec = cmd.Recorder(module, "user %s" % user.pw_name, timeout=p["timeout"], cwd=workdir)
+    commands = rec.commands
 
     def done(new, changed):
         module.exit_json(changed=changed, previous_generation=previous, new_generation=new,
@@ -138,19 +131,19 @@ def main() -> None:
                 p["generation"] if p["generation"] is not None else "older than the current one", profile))
         if target["path"] == previous or module.check_mode:
             done(target["path"], target["path"] != previous)
-        run([os.path.join(target["path"], "activate")], "activate generation %d" % target["generation"])
+        rec.run([os.path.join(target["path"], "activate")], "activate generation %d" % target["generation"])
         done(resolve(profile), resolve(profile) != previous)
 
     binary = module.get_bin_path("home-manager", required=True, opt_dirs=cmd.NIX_BIN_DIRS)
-    workdir = tempfile.mkdtemp(prefix="home-manager-", dir=module.tmpdir)
-    out = run(cmd.home_manager_argv(binary, "build", p["flake"], p["extra_args"]), "build home-manager", workdir)
-    lines = out.strip().splitlines()
-    new = resolve(os.path.join(workdir, "result")) or (lines[-1].strip() if lines else None)
+    _rc, out, _err = rec.run(cmd.home_manager_argv(binary, "build", p["flake"], p["extra_args"]),
+                             "build the home-manager configuration")
+    new = cmd.built_path(out, workdir)
     if not new:
         module.fail_json(msg="home-manager build printed no generation path", commands=commands)
     if new == previous or p["action"] == "build" or module.check_mode:
         done(new, new != previous and module.check_mode and p["action"] == "switch")
-    run(cmd.home_manager_argv(binary, "switch", p["flake"], p["extra_args"]), "switch home-manager", workdir)
+    rec.run(cmd.home_manager_argv(binary, "switch", p["flake"], p["extra_args"]),
+            "switch the home-manager configuration")
     done(new, True)
 
 

@@ -168,28 +168,19 @@ class Rebuild:
     def __init__(self, module: AnsibleModule) -> None:
         self.m = module
         self.p = module.params
-        self.commands = []
         self.binary = module.get_bin_path("nixos-rebuild", required=True, opt_dirs=cmd.NIX_BIN_DIRS)
         self.workdir = tempfile.mkdtemp(prefix="nixos-rebuild-", dir=module.tmpdir)
+        host = self.p["target_host"] or "host %s" % os.uname()[1]
+        self.rec = cmd.Recorder(module, host, timeout=self.p["timeout"], cwd=self.workdir)
+        self.commands = self.rec.commands
+        self.run = self.rec.run
+        self.fail = self.rec.fail
 
     def argv(self, action: str, rollback: bool = False):
         p = self.p
         return cmd.nixos_rebuild_argv(self.binary, action, flake=p["flake"], nixos_config=p["nixos_config"],
                                       rollback=rollback, target_host=p["target_host"],
                                       use_remote_sudo=p["use_remote_sudo"], extra_args=p["extra_args"])
-
-    def run(self, argv, what: str, allow_fail: bool = False):
-        self.commands.append(list(argv))
-        rc, out, err = cmd.run(self.m, argv, timeout=self.p["timeout"], cwd=self.workdir)
-        if rc != 0 and not allow_fail:
-            self.fail("%s failed (rc %d)" % (what, rc), err)
-        return rc, out, err
-
-    def fail(self, what: str, err: str = "") -> None:
-        host = os.uname()[1] if not self.p["target_host"] else self.p["target_host"]
-        tail = cmd.stderr_tail(err)
-        self.m.fail_json(msg="Failed on host %s: %s: %s" % (host, what, tail), stderr_tail=tail,
-                         commands=self.commands)
 
     def current(self):
         if self.p["target_host"]:
@@ -269,7 +260,7 @@ def main() -> None:
 
         target = previous_generation(p["system_profile"], p["generation"])
         if target is None:
-            r.fail("rolling back", "no generation %s in %s" % (
+            r.fail("roll back", "no generation %s in %s" % (
                 p["generation"] if p["generation"] is not None else "older than the current one",
                 p["system_profile"]))
         if module.check_mode:
@@ -295,10 +286,9 @@ def main() -> None:
         module.exit_json(**res)
 
     _rc, out, _err = r.run(r.argv("build"), "nixos-rebuild build")
-    lines = out.strip().splitlines()
-    new = resolve(os.path.join(r.workdir, "result")) or (lines[-1].strip() if lines else None)
+    new = cmd.built_path(out, r.workdir)
     if not new:
-        r.fail("nixos-rebuild build printed no system path", out)
+        r.fail("read the system path nixos-rebuild build printed", out)
     compare = r.profile_target() if action == "boot" else previous
     if action == "build" or new == compare:
         res = result_for(r, previous, new, False, action)
@@ -314,7 +304,7 @@ def main() -> None:
             module.warn("Switch refused by the pre-switch checks; the new system is the boot default, a reboot "
                         "is required")
         else:
-            r.fail("nixos-rebuild %s failed (rc %d)" % (action, rc), err)
+            r.fail("nixos-rebuild %s (rc %d)" % (action, rc), err)
     module.exit_json(**result_for(r, previous, new, True, "boot" if fell_back else action, fell_back, diff))
 
 

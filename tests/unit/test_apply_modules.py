@@ -95,7 +95,7 @@ def test_evaluation_error_fails_with_the_tail_and_switches_nothing(fake_nixos, c
     change_config(fake_nixos, "FAKE_EVAL_ERROR\n")
     r = rebuild(fake_nixos, capsys)
     assert r["failed"] is True
-    assert "nixos-rebuild build failed" in r["msg"] and "undefined variable" in r["stderr_tail"]
+    assert "Failed to nixos-rebuild build (rc 1) on host" in r["msg"] and "undefined variable" in r["stderr_tail"]
     assert [a[0] for a in fake_nixos.argvs("nixos-rebuild")] == ["build"]
     assert os.path.realpath(fake_nixos.current) == before
 
@@ -246,7 +246,7 @@ def test_home_manager_build_error(fake_nixos, capsys):
     flake_dir = hm(fake_nixos, capsys)[1]
     (flake_dir / "home.nix").write_text("FAKE_EVAL_ERROR")
     r = hm0(fake_nixos, capsys)
-    assert r["failed"] is True and "Failed to build home-manager" in r["msg"]
+    assert r["failed"] is True and "Failed to build the home-manager configuration (rc 1) on user " in r["msg"]
 
 
 # ---------------------------------------------------------------- restore and lock
