@@ -88,6 +88,8 @@ class Inputs:
                 raise self.fail(var, "is missing; set it in the host's inventory file%s"
                                 % (" (%s)" % hint if hint else ""))
             node = node[part]
+        if kind is list and not isinstance(node, list):
+            raise self.fail(var, "must be a list, got %r" % (node,))
         if kind is int:
             return self._int(var, node, lo if lo is not None else -(2 ** 63), hi if hi is not None else 2 ** 63 - 1)
         if choices is not None and node not in choices:
@@ -122,7 +124,7 @@ def register(phase: str, prefix: str) -> Callable[[Builder], Builder]:
 
 def _load_builders() -> None:
     """Import the builder modules; each registers itself."""
-    from ansible_collections.nixperf.tuning.plugins.module_utils import memory  # noqa: F401
+    from ansible_collections.nixperf.tuning.plugins.module_utils import gpu, memory, slices  # noqa: F401
 
 
 def build(phase: str, host: str, settings: Mapping, hardware: Optional[Mapping]) -> PhasePlan:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from conftest import snapshot
 
-HOSTS = ["shoshin", "plasma-vm-01"]
+HOSTS = ["shoshin", "kensho", "plasma-vm-01"]
+MODULES = ["default.nix", "gpu_video.nix", "memory.nix", "resource_slices.nix"]
 
 
 def test_first_run_changes_second_run_does_not(play, nix):
@@ -12,9 +13,9 @@ def test_first_run_changes_second_run_does_not(play, nix):
     for host in HOSTS:
         assert first.changed(host) > 0
         d = play.build / host / "etc/nixos/nixperf"
-        assert sorted(p.name for p in d.iterdir()) == ["default.nix", "memory.nix"]
-        assert nix.parses(d / "default.nix", d / "memory.nix")
-        assert "imports = [ ./memory.nix ];" in (d / "default.nix").read_text()
+        assert sorted(p.name for p in d.iterdir()) == MODULES
+        assert nix.parses(*(d / m for m in MODULES))
+        assert "imports = [ ./gpu_video.nix ./memory.nix ./resource_slices.nix ];" in (d / "default.nix").read_text()
     text = (play.build / "shoshin/etc/nixos/nixperf/memory.nix").read_text()
     assert '"vm.swappiness" = lib.mkForce 67;' in text
     assert "memoryPercent = 75;" in text
@@ -26,8 +27,15 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert snapshot(play.build) == before
     # the summary callback: one line per host, then the totals
     assert "NIXPERF SUMMARY" in second.stdout
-    assert "2 hosts, 4 generated files, 0 changed" in second.stdout
-    assert "4 generated files, 4 changed" in first.stdout
+    assert "3 hosts, 12 generated files, 0 changed" in second.stdout
+    assert "12 generated files, 12 changed" in first.stdout
+    # a second, different workstation gets visibly different, correct values
+    kensho = play.build / "kensho/etc/nixos/nixperf"
+    assert "memoryPercent = 50;" in (kensho / "memory.nix").read_text()
+    assert 'CPUQuota = "1200%";' in (kensho / "resource_slices.nix").read_text()
+    assert 'LIBVA_DRIVER_NAME = "radeonsi";' in (kensho / "gpu_video.nix").read_text()
+    assert "nvidia" not in (kensho / "gpu_video.nix").read_text()
+    assert 'CPUQuota = "600%";' in (play.build / "shoshin/etc/nixos/nixperf/resource_slices.nix").read_text()
 
 
 def test_check_mode_after_convergence_changes_nothing(play):
@@ -48,7 +56,7 @@ def test_check_mode_on_a_fresh_tree_predicts_the_real_run(play):
     assert {h: sorted(f) for h, f in check.changed_files.items()} == \
         {h: sorted(f) for h, f in real.changed_files.items()}
     assert {h: check.changed(h) for h in HOSTS} == {h: real.changed(h) for h in HOSTS}
-    assert all(len(real.changed_files[h]) == 2 for h in HOSTS)
+    assert all(len(real.changed_files[h]) == len(MODULES) for h in HOSTS)
 
 
 def test_check_mode_predicts_a_settings_change_with_a_real_diff(play):
@@ -63,6 +71,12 @@ def test_check_mode_predicts_a_settings_change_with_a_real_diff(play):
     assert snapshot(play.build) == before
     real = play(limit="shoshin", memory_zram_algorithm="lz4")
     assert real.changed_files == check.changed_files
+
+
+def test_phase_skipped_per_host(play):
+    run = play(limit="plasma-vm-01", nixperf_phase_gpu_video=False)
+    assert run.rc == 0
+    assert not (play.build / "plasma-vm-01/etc/nixos/nixperf/gpu_video.nix").exists()
 
 
 def test_phase_switched_off_keeps_an_inert_module(play, nix):
@@ -80,4 +94,5 @@ def test_role_on_its_own_writes_immediately(play, tmp_path):
     assert run.rc == 0, run.failures()
     assert run.changed("shoshin") == 1
     assert (play.build / "shoshin/etc/nixos/nixperf/memory.nix").exists()
+    assert "imports = [ ./memory.nix ];" in (play.build / "shoshin/etc/nixos/nixperf/default.nix").read_text()
     assert play(str(pb)).changed("shoshin") == 0
