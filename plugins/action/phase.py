@@ -8,11 +8,12 @@ the ``write`` role writes the whole plan in one round trip.
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Dict
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.nixperf.tuning.plugins.module_utils.layout import LayoutError, layout
-from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError, nix_module
+from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError, header_comment, nix_module, render
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
 
 PLAN_FACT = "nixperf_plan"
@@ -61,7 +62,8 @@ class ActionModule(ActionBase):
             where = host_layout(self._templar, task_vars)
             plan = build(phase, host, settings, hardware)
             text, raw = nix_module(plan.phase, plan.config, role=role, description=plan.description,
-                                   enable=plan.enable, note=plan.note)
+                                   enable=plan.enable, note=plan.note, always=plan.always)
+            data = {rel: render(value) for rel, value in plan.data_files.items()}
         except (PhaseError, LayoutError, NixError) as exc:
             result.update(failed=True, msg=str(exc))
             return result
@@ -74,6 +76,10 @@ class ActionModule(ActionBase):
         }
         path = where.nixos_module(plan.phase)
         new["files"][path] = {"path": path, "content": text, "raw_fragments": raw}
+        for rel, (body, body_raw) in sorted(data.items()):
+            data_path = os.path.join(where.nixos_dir, rel)
+            new["files"][data_path] = {"path": data_path, "raw_fragments": body_raw,
+                                       "content": header_comment(role, "Data, not a module.") + body + "\n"}
         if where.nixos_dir not in new["indexes"]:
             new["indexes"].append(where.nixos_dir)
         if where.mode == "apply":

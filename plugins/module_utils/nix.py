@@ -467,12 +467,15 @@ def nix_module(
     description: Optional[str] = None,
     enable: bool = True,
     note: Optional[str] = None,
+    always: Optional[Mapping] = None,
 ) -> Tuple[str, List[str]]:
     """A whole NixOS / home-manager module for one phase.
 
     The module declares ``options.nixperf.<phase>.enable`` (default ``enable``)
     and wraps ``config`` in ``lib.mkIf cfg.enable`` so that turning the phase off
-    is one boolean.  Returns the text and the embedded raw fragments.
+    is one boolean; ``always`` is merged in unconditionally (for values such as
+    ``_module.args`` that must not depend on ``config``).  Returns the text and
+    the embedded raw fragments.
     """
     if not isinstance(phase, str) or not _PHASE.fullmatch(phase):
         raise NixError("phase name %r must match %s" % (phase, _PHASE.pattern))
@@ -480,6 +483,14 @@ def nix_module(
         raise NixError("module config for phase %s must be a mapping" % phase)
     description = description or "the nixperf.tuning %s phase" % phase
     body, raw = render(config, 1, dotted=True)
+    if always:
+        first, raw_always = render(always, 2, dotted=True)
+        raw = raw_always + raw
+        body = "lib.mkMerge [\n    %s\n    (lib.mkIf cfg.enable %s)\n  ]" % (
+            first, render(config, 2, dotted=True)[0])
+        config_line = "  config = %s;\n" % body
+    else:
+        config_line = "  config = lib.mkIf cfg.enable %s;\n" % body
     text = (
         header_comment(role or phase, note)
         + "{ config, lib, pkgs, ... }:\n"
@@ -493,7 +504,7 @@ def nix_module(
         + "    description = %s;\n" % escape_string("Whether to apply " + description + ".")
         + "  };\n"
         + "\n"
-        + "  config = lib.mkIf cfg.enable %s;\n" % body
+        + config_line
         + "}\n"
     )
     return text, raw

@@ -31,6 +31,10 @@ class PhasePlan:
     description: str = ""
     enable: bool = True
     note: str = ""
+    # config applied whether or not the phase is enabled (e.g. ``_module.args``)
+    always: Dict[str, Any] = field(default_factory=dict)
+    # plain data files next to the module: relative path -> data (rendered as one Nix expression)
+    data_files: Dict[str, Any] = field(default_factory=dict)
 
 
 class Inputs:
@@ -124,7 +128,8 @@ def register(phase: str, prefix: str) -> Callable[[Builder], Builder]:
 
 def _load_builders() -> None:
     """Import the builder modules; each registers itself."""
-    from ansible_collections.nixperf.tuning.plugins.module_utils import gpu, memory, slices  # noqa: F401
+    from ansible_collections.nixperf.tuning.plugins.module_utils import (  # noqa: F401
+        gpu, memory, profile, slices)
 
 
 def build(phase: str, host: str, settings: Mapping, hardware: Optional[Mapping]) -> PhasePlan:

@@ -7,6 +7,10 @@ import os
 import pytest
 from conftest import snapshot
 
+SKYLAKE_CPUINFO = "".join(
+    "processor\t: %d\nmodel name\t: Intel(R) Core(TM) i7-6700K CPU @ 4.00GHz\nflags\t\t: fpu cx8 cmov mmx fxsr sse "
+    "sse2 cx16 lahf_lm popcnt sse4_1 sse4_2 ssse3 avx avx2 bmi1 bmi2 f16c fma abm movbe xsave adx rdseed "
+    "clflushopt\n\n" % i for i in range(8))
 DOUBLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "doubles")
 
 
@@ -20,6 +24,8 @@ def host(tmp_path):
     conf.parent.mkdir(parents=True)
     conf.write_text("{ ... }: { imports = [ ./hardware-configuration.nix ./nixperf ]; }\n")
     (root / "etc/nixos/hardware-configuration.nix").write_text("{ ... }: { }\n")
+    (root / "proc").mkdir()
+    (root / "proc/cpuinfo").write_text(SKYLAKE_CPUINFO)
     env = dict(os.environ, NIXPERF_FAKE_ROOT=str(root), PATH=DOUBLES + ":" + os.environ["PATH"])
     subprocess.run(["nixos-rebuild", "switch", "-I", "nixos-config=%s" % conf], env=env, check=True,
                    capture_output=True, cwd=str(tmp_path))
@@ -228,3 +234,13 @@ def test_rollback_playbook(play, home):
     assert not (home.root / "run/nixperf/apply.lock").exists()
     run = play("playbooks/rollback.yml", limit="shoshin", env=home.env, **base)  # one more step back
     assert run.rc != 0 and "no generation older" in run.failures()[0]["msg"]
+
+
+def test_live_cpu_guard_refuses_a_march_the_cpu_lacks(play, host):
+    (host.root / "proc/cpuinfo").write_text(SKYLAKE_CPUINFO.replace(" avx2", "").replace("i7-6700K", "i7-3770"))
+    run = play(limit="shoshin", env=host.env, **host.vars)
+    failures = run.failures()
+    assert len(failures) == 1
+    assert "cannot run code built with -march=skylake: it lacks avx2" in failures[0]["msg"]
+    assert not (host.root / "etc/nixos/nixperf").exists()
+    assert host.calls() == []

@@ -4,7 +4,8 @@ from __future__ import annotations
 from conftest import snapshot
 
 HOSTS = ["shoshin", "kensho", "plasma-vm-01"]
-MODULES = ["default.nix", "gpu_video.nix", "memory.nix", "resource_slices.nix"]
+MODULES = ["default.nix", "gpu_video.nix", "hardware_profile.nix", "memory.nix", "profile", "resource_slices.nix"]
+FILES = 6  # the modules, default.nix and profile/hardware.nix
 
 
 def test_first_run_changes_second_run_does_not(play, nix):
@@ -14,8 +15,9 @@ def test_first_run_changes_second_run_does_not(play, nix):
         assert first.changed(host) > 0
         d = play.build / host / "etc/nixos/nixperf"
         assert sorted(p.name for p in d.iterdir()) == MODULES
-        assert nix.parses(*(d / m for m in MODULES))
-        assert "imports = [ ./gpu_video.nix ./memory.nix ./resource_slices.nix ];" in (d / "default.nix").read_text()
+        assert nix.parses(*(d / m for m in MODULES if m.endswith(".nix")), d / "profile/hardware.nix")
+        assert "imports = [ ./gpu_video.nix ./hardware_profile.nix ./memory.nix ./resource_slices.nix ];" \
+            in (d / "default.nix").read_text()
     text = (play.build / "shoshin/etc/nixos/nixperf/memory.nix").read_text()
     assert '"vm.swappiness" = lib.mkForce 67;' in text
     assert "memoryPercent = 75;" in text
@@ -27,8 +29,9 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert snapshot(play.build) == before
     # the summary callback: one line per host, then the totals
     assert "NIXPERF SUMMARY" in second.stdout
-    assert "3 hosts, 12 generated files, 0 changed" in second.stdout
-    assert "12 generated files, 12 changed" in first.stdout
+    assert "3 hosts, 18 generated files, 0 changed" in second.stdout
+    assert "18 generated files, 18 changed" in first.stdout
+    assert 'march = "znver3";' in (play.build / "kensho/etc/nixos/nixperf/profile/hardware.nix").read_text()
     # a second, different workstation gets visibly different, correct values
     kensho = play.build / "kensho/etc/nixos/nixperf"
     assert "memoryPercent = 50;" in (kensho / "memory.nix").read_text()
@@ -56,7 +59,7 @@ def test_check_mode_on_a_fresh_tree_predicts_the_real_run(play):
     assert {h: sorted(f) for h, f in check.changed_files.items()} == \
         {h: sorted(f) for h, f in real.changed_files.items()}
     assert {h: check.changed(h) for h in HOSTS} == {h: real.changed(h) for h in HOSTS}
-    assert all(len(real.changed_files[h]) == len(MODULES) for h in HOSTS)
+    assert all(len(real.changed_files[h]) == FILES for h in HOSTS)
 
 
 def test_check_mode_predicts_a_settings_change_with_a_real_diff(play):
