@@ -95,6 +95,9 @@ def main() -> None:
     result = dict(changed=False, ansible_facts={"nixperf_live_hardware": live})
     if p["expected"] is not None:
         result["mismatches"] = compare(p["expected"], live)
+    if p["march"] and not live["cpu"]["flags"]:
+        module.fail_json(msg="Cannot check -march=%s: no CPU flags in %s/proc/cpuinfo" % (
+            p["march"], p["root"].rstrip("/")), **result)
     if p["march"]:
         try:
             missing = missing_flags(p["march"], live["cpu"]["flags"])

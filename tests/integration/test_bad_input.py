@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import snapshot
+from test_apply import SKYLAKE_CPUINFO
 
 
 @pytest.fixture
@@ -76,6 +77,8 @@ def test_apply_mode_requires_the_import(play, tmp_path):
     (root / "etc/nixos").mkdir(parents=True)
     conf = root / "etc/nixos/configuration.nix"
     conf.write_text("{ ... }: { imports = [ ./hardware-configuration.nix ]; }\n")
+    (root / "proc").mkdir()
+    (root / "proc/cpuinfo").write_text(SKYLAKE_CPUINFO)  # read by the hardware profile's -march guard
     env = {"NIXPERF_FAKE_ROOT": str(root), "PATH": doubles}
     run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root), env=env)
     failures = run.failures()

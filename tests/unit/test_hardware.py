@@ -118,3 +118,8 @@ def test_profile_checks(settings, hw_cpu, needle):
     with pytest.raises(PhaseError) as err:
         build("hardware_profile", "shoshin", settings, hw)
     assert needle in str(err.value)
+
+
+def test_module_without_cpuinfo_says_so(tmp_path, capsys):
+    r = run_module(hardware_facts.main, dict(root=str(tmp_path), march="skylake"), capsys)
+    assert r["failed"] is True and "no CPU flags in %s/proc/cpuinfo" % tmp_path in r["msg"]
