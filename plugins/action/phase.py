@@ -64,6 +64,16 @@ class ActionModule(ActionBase):
             text, raw = nix_module(plan.phase, plan.config, role=role, description=plan.description,
                                    enable=plan.enable, note=plan.note, always=plan.always)
             data = {rel: render(value) for rel, value in plan.data_files.items()}
+            home = {}
+            if plan.home_config is not None:
+                users = [u.get("name") if isinstance(u, dict) else u
+                         for u in (self._templar.template(task_vars.get("nixperf_users")) or [])]
+                if not users:
+                    raise PhaseError("host %s: nixperf_users is empty; phase %s writes a home-manager module for "
+                                     "each user" % (host, plan.phase))
+                home_text = nix_module(plan.phase, plan.home_config, role=role, description=plan.description,
+                                       enable=plan.home_enable, note=plan.note)
+                home = {where.home_dir(u): home_text for u in users}
         except (PhaseError, LayoutError, NixError) as exc:
             result.update(failed=True, msg=str(exc))
             return result
@@ -80,6 +90,11 @@ class ActionModule(ActionBase):
             data_path = os.path.join(where.nixos_dir, rel)
             new["files"][data_path] = {"path": data_path, "raw_fragments": body_raw,
                                        "content": header_comment(role, "Data, not a module.") + body + "\n"}
+        for directory, (home_text, home_raw) in sorted(home.items()):
+            home_path = os.path.join(directory, plan.phase + ".nix")
+            new["files"][home_path] = {"path": home_path, "content": home_text, "raw_fragments": home_raw}
+            if directory not in new["indexes"]:
+                new["indexes"].append(directory)
         if where.nixos_dir not in new["indexes"]:
             new["indexes"].append(where.nixos_dir)
         if where.mode == "apply":

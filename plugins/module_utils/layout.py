@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence
 
 MODES = ("render", "apply")
 NIXOS_SUBDIR = "etc/nixos/nixperf"
+HOME_SUBDIR = ".config/home-manager/nixperf"
 DEFAULT_ENTRY_FILES = ("etc/nixos/configuration.nix", "etc/nixos/flake.nix")
 
 
@@ -31,6 +32,12 @@ class Layout:
 
     def nixos_module(self, phase: str) -> str:
         return os.path.join(self.nixos_dir, phase + ".nix")
+
+    def home_dir(self, user: str) -> str:
+        """Generated home-manager modules of ``user`` (imported by their home.nix once)."""
+        if not user or "/" in user or user in (".", ".."):
+            raise LayoutError("user name %r cannot name a home directory" % (user,))
+        return os.path.join(self.root, "home", user, HOME_SUBDIR)
 
 
 def layout(host: str, mode: Optional[str] = None, root: Optional[str] = None, build_dir: Optional[str] = None,

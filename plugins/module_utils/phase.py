@@ -35,6 +35,9 @@ class PhasePlan:
     always: Dict[str, Any] = field(default_factory=dict)
     # plain data files next to the module: relative path -> data (rendered as one Nix expression)
     data_files: Dict[str, Any] = field(default_factory=dict)
+    # a home-manager module for every user of the host (None: no home part)
+    home_config: Optional[Dict[str, Any]] = None
+    home_enable: bool = True
 
 
 class Inputs:
@@ -129,7 +132,7 @@ def register(phase: str, prefix: str) -> Callable[[Builder], Builder]:
 def _load_builders() -> None:
     """Import the builder modules; each registers itself."""
     from ansible_collections.nixperf.tuning.plugins.module_utils import (  # noqa: F401
-        gpu, memory, profile, slices)
+        gpu, libs, memory, profile, slices)
 
 
 def build(phase: str, host: str, settings: Mapping, hardware: Optional[Mapping]) -> PhasePlan:

@@ -24,7 +24,7 @@ options:
     description: The phase to plan.
     type: str
     required: true
-    choices: [memory, resource_slices, hardware_profile, gpu_video]
+    choices: [memory, resource_slices, hardware_profile, system_libs, gpu_video]
   role:
     description: Role named in the generated file's header. Defaults to O(phase).
     type: str

@@ -37,8 +37,10 @@ def host(tmp_path):
     h = Host()
     h.root, h.conf = root, conf
     h.env = {"NIXPERF_FAKE_ROOT": str(root), "PATH": DOUBLES}
+    # system_libs writes home-manager modules, which would call home_manager_apply for users this fake host
+    # has no configuration for; the home tests below set one up
     h.vars = dict(nixperf_mode="apply", nixperf_root=str(root), nixos_apply_nixos_config=str(conf),
-                  nixos_apply_check_reconnect=True)
+                  nixos_apply_check_reconnect=True, nixperf_phase_system_libs=False)
     h.current = lambda: os.path.realpath(root / "run/current-system")
 
     def calls(prog="nixos-rebuild"):
