@@ -9,6 +9,7 @@ Command lines are built by pure functions (unit-tested against recorded argv);
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -101,8 +102,6 @@ class Recorder:
 
 def built_path(out: str, workdir: str) -> Optional[str]:
     """The store path a build made: its ``result`` link, else the last line it printed."""
-    import os
-
     link = os.path.join(workdir, "result")
     if os.path.exists(link):
         return os.path.realpath(link)
