@@ -61,7 +61,9 @@ class ActionModule(ActionBase):
         try:
             where = host_layout(self._templar, task_vars)
             plan = build(phase, host, settings, hardware)
-            text, raw = nix_module(plan.phase, plan.config, role=role, description=plan.description,
+            nixos = None
+            if plan.config is not None:
+                nixos = nix_module(plan.phase, plan.config, role=role, description=plan.description,
                                    enable=plan.enable, note=plan.note, always=plan.always)
             data = {rel: render(value) for rel, value in plan.data_files.items()}
             home = {}
@@ -85,14 +87,19 @@ class ActionModule(ActionBase):
             "require_import": current.get("require_import"),
         }
         path = where.nixos_module(plan.phase)
-        new["files"][path] = {"path": path, "content": text, "raw_fragments": raw}
+        planned = []
+        if nixos is not None:
+            new["files"][path] = {"path": path, "content": nixos[0], "raw_fragments": nixos[1]}
+            planned.append(path)
         for rel, (body, body_raw) in sorted(data.items()):
             data_path = os.path.join(where.nixos_dir, rel)
+            planned.append(data_path)
             new["files"][data_path] = {"path": data_path, "raw_fragments": body_raw,
                                        "content": header_comment(role, "Data, not a module.") + body + "\n"}
         for directory, (home_text, home_raw) in sorted(home.items()):
             home_path = os.path.join(directory, plan.phase + ".nix")
             new["files"][home_path] = {"path": home_path, "content": home_text, "raw_fragments": home_raw}
+            planned.append(home_path)
             if directory not in new["indexes"]:
                 new["indexes"].append(directory)
         if where.nixos_dir not in new["indexes"]:
@@ -100,10 +107,11 @@ class ActionModule(ActionBase):
         if where.mode == "apply":
             new["require_import"] = {"directory": where.nixos_dir, "candidates": where.entry_files}
         result.update(
-            path=path,
+            path=path if nixos is not None else None,
+            paths=planned,
             derived=plan.derived,
             enabled=plan.enable,
-            msg="planned %s (%s)" % (path, "enabled" if plan.enable else "disabled"),
+            msg="planned %s (%s)" % (", ".join(planned), "enabled" if plan.enable else "disabled"),
             ansible_facts={PLAN_FACT: new, "nixperf_" + plan.phase: plan.derived},
         )
         return result

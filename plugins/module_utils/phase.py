@@ -26,7 +26,8 @@ class PhasePlan:
     """A builder's output: the NixOS module config plus the values it derived."""
 
     phase: str
-    config: Dict[str, Any]
+    # the NixOS module's config; None: a home-manager-only phase writes no NixOS module
+    config: Optional[Dict[str, Any]]
     derived: Dict[str, Any] = field(default_factory=dict)
     description: str = ""
     enable: bool = True
@@ -105,6 +106,10 @@ class Inputs:
             raise self.fail(var, "must be a %s, got %r" % (kind.__name__, node))
         return node
 
+    def int_value(self, var: str, value: Any, lo: int, hi: int) -> int:
+        """``value`` as an integer in [lo, hi]; ``var`` names it in the error."""
+        return self._int(var, value, lo, hi)
+
     def _int(self, var: str, value: Any, lo: int, hi: int) -> int:
         if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
             value = int(value)  # inventory values templated to text
@@ -132,7 +137,7 @@ def register(phase: str, prefix: str) -> Callable[[Builder], Builder]:
 def _load_builders() -> None:
     """Import the builder modules; each registers itself."""
     from ansible_collections.nixperf.tuning.plugins.module_utils import (  # noqa: F401
-        gpu, libs, memory, profile, slices)
+        electron, gpu, libs, memory, profile, runtimes, slices)
 
 
 def build(phase: str, host: str, settings: Mapping, hardware: Optional[Mapping]) -> PhasePlan:

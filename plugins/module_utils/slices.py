@@ -26,15 +26,16 @@ from typing import Any, Dict
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, PhasePlan, register
 
-_SIZE = re.compile(r"([0-9]+)([KMGT])")
+_SIZE = re.compile(r"([0-9]+)(?:\.([0-9]{1,3}))?([KMGT])")
 _UNIT_MIB = {"K": 1.0 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
 
 
 def size_mib(inp: Inputs, name: str, value: Any) -> int:
     if not isinstance(value, str) or not _SIZE.fullmatch(value):
-        raise inp.fail(inp.prefix + name, "must be a size such as 512M or 12G, got %r" % (value,))
+        raise inp.fail(inp.prefix + name, "must be a size such as 512M, 2.5G or 12G, got %r" % (value,))
     m = _SIZE.fullmatch(value)
-    return int(int(m.group(1)) * _UNIT_MIB[m.group(2)])
+    whole, frac, unit = m.group(1), m.group(2) or "", m.group(3)
+    return int((int(whole) + (int(frac) / 10 ** len(frac) if frac else 0)) * _UNIT_MIB[unit])
 
 
 def fmt(mib: int) -> str:

@@ -24,7 +24,7 @@ options:
     description: The phase to plan.
     type: str
     required: true
-    choices: [memory, resource_slices, hardware_profile, system_libs, gpu_video]
+    choices: [memory, resource_slices, hardware_profile, system_libs, runtimes, electron_apps, gpu_video]
   role:
     description: Role named in the generated file's header. Defaults to O(phase).
     type: str
@@ -70,10 +70,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: Where the module will be written.
+  description: Where the NixOS module will be written; null for a home-manager-only phase.
   returned: success
   type: str
   sample: /etc/nixos/nixperf/memory.nix
+paths:
+  description: Every file this phase plans (NixOS module, data files, one home-manager module per user).
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/nixos/nixperf/memory.nix]
 derived:
   description: The values the builder derived from the hardware facts (also set as the fact C(nixperf_<phase>)).
   returned: success

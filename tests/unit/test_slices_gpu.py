@@ -63,8 +63,8 @@ def test_explicit_limits():
 @pytest.mark.parametrize("settings,needle", [
     ({"user_memory_high": "14G", "user_memory_max": "12G"}, "resource_slices_user_memory_high (14G) must be below"),
     ({"user_memory_max": "20G"}, "resource_slices_user_memory_max (20G) is more than the host's RAM (16G)"),
-    ({"user_memory_high": "12 G"}, "must be a size such as 512M or 12G"),
-    ({"user_memory_high": 12}, "must be a size such as 512M or 12G"),
+    ({"user_memory_high": "12 G"}, "must be a size such as 512M, 2.5G or 12G"),
+    ({"user_memory_high": 12}, "must be a size such as 512M, 2.5G or 12G"),
     ({"user_cpu_quota_percent": 900}, "resource_slices_user_cpu_quota_percent must be an integer from 1 to 800"),
     ({"display_manager_memory_high": "2G"}, "resource_slices_display_manager_memory_high (2G) must be below"),
     ({"display_manager_oom_score_adjust": -1001}, "from -1000 to 1000"),
