@@ -37,10 +37,8 @@ def host(tmp_path):
     h = Host()
     h.root, h.conf = root, conf
     h.env = {"NIXPERF_FAKE_ROOT": str(root), "PATH": DOUBLES}
-    # system_libs writes home-manager modules, which would call home_manager_apply for users this fake host
-    # has no configuration for; the home tests below set one up
     h.vars = dict(nixperf_mode="apply", nixperf_root=str(root), nixos_apply_nixos_config=str(conf),
-                  nixos_apply_check_reconnect=True, nixperf_phase_system_libs=False)
+                  nixos_apply_check_reconnect=True, **NO_HOME)
     h.current = lambda: os.path.realpath(root / "run/current-system")
 
     def calls(prog="nixos-rebuild"):
@@ -53,6 +51,11 @@ def host(tmp_path):
     h.calls = calls
     h.clear = lambda: (root / "calls.jsonl").unlink(missing_ok=True)
     return h
+
+
+# The phases that write home-manager modules would call home_manager_apply for users this fake host has
+# no configuration for; the home tests set one up and turn them back on.
+NO_HOME = dict(nixperf_phase_system_libs=False, nixperf_phase_runtimes=False, nixperf_phase_electron_apps=False)
 
 
 def actions(argvs):
@@ -172,7 +175,8 @@ def home(host):
     cfg = host.root / "home/mitsio/.config/home-manager"
     cfg.mkdir(parents=True)
     (cfg / "home.nix").write_text("{ ... }: { home.stateVersion = \"25.05\"; }\n")
-    host.vars.update(home_manager_apply_force=True, home_manager_apply_become=False)
+    # the Electron wrappers are a home-manager module of their own: the switch carries them
+    host.vars.update(home_manager_apply_force=True, home_manager_apply_become=False, nixperf_phase_electron_apps=True)
     host.profile = host.root / "home/mitsio/.local/state/nix/profiles/home-manager"
     return host
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import snapshot
-from test_apply import SKYLAKE_CPUINFO
+from test_apply import NO_HOME, SKYLAKE_CPUINFO
 
 
 @pytest.fixture
@@ -27,6 +27,11 @@ def converged(play):
     ({"memory_dirty_ratio": 5, "memory_dirty_background_ratio": 8},
      ["host shoshin", "memory_dirty_background_ratio", "must be below memory_dirty_ratio"]),
     ({"nixperf_mode": "deploy"}, ["host shoshin", "nixperf_mode", "render, apply"]),
+    ({"electron_apps_apps": ["discord", "slack"]},
+     ["host shoshin", "electron_apps_apps[1] (slack)", "give its nixpkgs attribute as package"]),
+    ({"electron_apps_apps": [{"name": "discord", "memory_high": "4G"}]},
+     ["host shoshin", "memory_high (4G) must not be above memory_max (3G)"]),
+    ({"runtimes_go_amd64": "v4"}, ["host shoshin", "runtimes_go_amd64 (v4) is above the CPU's x86-64 level v3"]),
 ])
 def test_bad_settings(play, converged, extravars, needles):
     run = play(limit="shoshin", **extravars)
@@ -81,7 +86,7 @@ def test_apply_mode_requires_the_import(play, tmp_path):
     (root / "proc").mkdir()
     (root / "proc/cpuinfo").write_text(SKYLAKE_CPUINFO)  # read by the hardware profile's -march guard
     env = {"NIXPERF_FAKE_ROOT": str(root), "PATH": doubles}
-    play = functools.partial(play, nixperf_phase_system_libs=False)
+    play = functools.partial(play, **NO_HOME)
     run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root), env=env)
     failures = run.failures()
     assert len(failures) == 1

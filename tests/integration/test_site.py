@@ -6,9 +6,13 @@ from conftest import snapshot
 HOSTS = ["shoshin", "kensho", "plasma-vm-01"]
 MODULES = ["default.nix", "gpu_video.nix", "hardware_profile.nix", "memory.nix", "profile", "resource_slices.nix",
            "system_libs.nix"]
-# the NixOS modules, default.nix, profile/hardware.nix and, on workstations, the users' home-manager
-# system_libs module with its default.nix (a VM's CPU model can change: no -march rebuilds there)
-FILES = {"shoshin": 9, "kensho": 9, "plasma-vm-01": 6}
+# the NixOS modules, default.nix, profile/hardware.nix and the user's home-manager modules with their
+# default.nix: system_libs, runtimes and electron_apps on workstations, electron_apps alone on the VM (a
+# VM's CPU model can change: no -march rebuilds there)
+FILES = {"shoshin": 11, "kensho": 11, "plasma-vm-01": 8}
+HOME = {"shoshin": ["default.nix", "electron_apps.nix", "runtimes.nix", "system_libs.nix"],
+        "kensho": ["default.nix", "electron_apps.nix", "runtimes.nix", "system_libs.nix"],
+        "plasma-vm-01": ["default.nix", "electron_apps.nix"]}
 
 
 def test_first_run_changes_second_run_does_not(play, nix):
@@ -23,6 +27,9 @@ def test_first_run_changes_second_run_does_not(play, nix):
         index = (d / "default.nix").read_text()
         assert all("./%s" % m in index for m in expected if m.endswith(".nix") and m != "default.nix")
         assert "./profile" not in index  # data, not a module
+        home = play.build / host / "home/mitsio/.config/home-manager/nixperf"
+        assert sorted(p.name for p in home.iterdir()) == HOME[host]
+        assert nix.parses(*home.iterdir())
     text = (play.build / "shoshin/etc/nixos/nixperf/memory.nix").read_text()
     assert '"vm.swappiness" = lib.mkForce 67;' in text
     assert "memoryPercent = 75;" in text
@@ -34,10 +41,10 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert snapshot(play.build) == before
     # the summary callback: one line per host, then the totals
     assert "NIXPERF SUMMARY" in second.stdout
-    assert "3 hosts, 24 generated files, 0 changed" in second.stdout
-    assert "24 generated files, 24 changed" in first.stdout
+    assert "3 hosts, 30 generated files, 0 changed" in second.stdout
+    assert "30 generated files, 30 changed" in first.stdout
     home = play.build / "shoshin/home/mitsio/.config/home-manager/nixperf"
-    assert "imports = [ ./system_libs.nix ];" in (home / "default.nix").read_text()
+    assert "imports = [ ./electron_apps.nix ./runtimes.nix ./system_libs.nix ];" in (home / "default.nix").read_text()
     assert "prev.openssl.overrideAttrs" in (home / "system_libs.nix").read_text()
     assert "prev.glibc" not in (play.build / "shoshin/etc/nixos/nixperf/system_libs.nix").read_text()  # stage home
     assert 'march = "znver3";' in (play.build / "kensho/etc/nixos/nixperf/profile/hardware.nix").read_text()
@@ -48,6 +55,16 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert 'LIBVA_DRIVER_NAME = "radeonsi";' in (kensho / "gpu_video.nix").read_text()
     assert "nvidia" not in (kensho / "gpu_video.nix").read_text()
     assert 'CPUQuota = "600%";' in (play.build / "shoshin/etc/nixos/nixperf/resource_slices.nix").read_text()
+    # runtimes and Electron apps: from the CPU level, the GPU vendor and the session
+    kensho_home = play.build / "kensho/home/mitsio/.config/home-manager/nixperf"
+    assert 'RUSTFLAGS = "-C target-cpu=znver3";' in (kensho_home / "runtimes.nix").read_text()
+    assert "python313" in (home / "runtimes.nix").read_text() and 'GOAMD64 = "v3";' in (home / "runtimes.nix").read_text()
+    assert '"--ozone-platform=wayland"' in (kensho_home / "electron_apps.nix").read_text()
+    shoshin_apps = (home / "electron_apps.nix").read_text()
+    assert '"--ozone-platform=x11"' in shoshin_apps and '(lib.getExe\' pkgs.discord "Discord")' in shoshin_apps
+    vm_apps = (play.build / "plasma-vm-01/home/mitsio/.config/home-manager/nixperf/electron_apps.nix").read_text()
+    assert "--ozone-platform" not in vm_apps and '"MemoryMax=5G"' in vm_apps
+    assert not (play.build / "plasma-vm-01/etc/nixos/nixperf/electron_apps.nix").exists()  # home-manager only
 
 
 def test_check_mode_after_convergence_changes_nothing(play):
