@@ -5,22 +5,34 @@
 hand the target one module call with plain content.
 
 Rendering here means bad data fails before anything reaches the host, and the
-target needs no serializer work at all.
+target needs no serializer work at all.  When the target is the controller
+itself, as the same user (a local connection without become: render mode, or
+a NixOS host converging itself), the same batch runs in this process instead:
+no module process to start, same checks, same result.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
-from ansible_collections.nixperf.tuning.plugins.module_utils.files import WriteError, render_for_controller
+from ansible_collections.nixperf.tuning.plugins.module_utils.controller import ControllerModule, octal_mode
+from ansible_collections.nixperf.tuning.plugins.module_utils.files import (
+    WriteError,
+    render_for_controller,
+    write_batch,
+    write_files_spec,
+)
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-    _supports_async = False
-    MODULE = "nixperf.tuning.write_files"
+WRITE_FILES = "nixperf.tuning.write_files"
+
+
+class Writer:
+    """Render, then write in one module call or in-process; shared with the phase action."""
+
+    MODULE = WRITE_FILES
     DEFAULT_ROLE = "write_files"
     PASS_HOST = True  # the module names the host in its errors
 
@@ -35,11 +47,17 @@ class ActionModule(ActionBase):
         new["files"] = rendered
         return new
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
+    def write(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
+        """The task result of writing ``args`` (write_files arguments, or ``plan`` plus settings)."""
+        result: Dict[str, Any] = {}
         host = task_vars.get("inventory_hostname", "target")
-        args = dict(self._task.args)
+        args = dict(args)
+        plan = args.pop("plan", None)
+        if plan is not None:
+            args.setdefault("files", list((plan.get("files") or {}).values()))
+            args.setdefault("indexes", list(plan.get("indexes") or []))
+            if plan.get("require_import"):
+                args.setdefault("require_import", plan["require_import"])
         role = args.get("role") or self.DEFAULT_ROLE
         try:
             rendered = []
@@ -54,6 +72,44 @@ class ActionModule(ActionBase):
         module_args = self.rebuild(args, rendered)
         if self.PASS_HOST:
             module_args.setdefault("host", host)
-        result.update(self._execute_module(module_name=self.MODULE, module_args=module_args,
-                                           task_vars=task_vars))
+        in_process = module_args.pop("in_process", True) if self.MODULE == WRITE_FILES else False
+        if in_process and self.local_target(module_args):
+            result.update(self.run_here(module_args))
+        else:
+            result.update(self._execute_module(module_name=self.MODULE, module_args=module_args,
+                                               task_vars=task_vars))
+        return result
+
+    def local_target(self, module_args: Dict[str, Any]) -> bool:
+        """The files land on this machine as this user, with modes the adapter handles."""
+        return (self._connection.transport in ("local", "ansible.builtin.local")
+                and not self._play_context.become
+                and all(octal_mode(f.get("mode", "0644")) is not None for f in module_args.get("files") or []))
+
+    def run_here(self, module_args: Dict[str, Any]) -> Dict[str, Any]:
+        validated = ArgumentSpecValidator(write_files_spec()).validate(module_args)
+        if validated.error_messages:
+            return {"failed": True, "changed": False, "msg": "; ".join(validated.error_messages)}
+        module = ControllerModule(check_mode=bool(self._play_context.check_mode))
+        try:
+            result = write_batch(module, validated.validated_parameters)
+        except WriteError as exc:
+            return {"failed": True, "changed": False, "msg": str(exc)}
+        finally:
+            module.cleanup()
+        if module.warnings:
+            result["warnings"] = module.warnings
+        result["invocation"] = {"module_args": validated.validated_parameters, "in_process": True}
+        return result
+
+
+class ActionModule(Writer, ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        result.update(self.write(dict(self._task.args), task_vars))
         return result

@@ -382,3 +382,53 @@ __all__ = [
     "VALIDATE_CHOICES", "render_entry", "render_for_controller", "index_modules",
     "imports_dir", "relative_import", "result_message",
 ]
+
+
+def write_files_spec() -> Dict[str, Any]:
+    """The argument spec of write_files (the module, and the action when it writes in-process)."""
+    entry = dict(
+        path=dict(type="path", required=True),
+        mode=dict(type="raw", default="0644"),
+        validate=dict(type="bool", default=True),
+    )
+    entry.update(CONTENT_SPEC)
+    return dict(
+        files=dict(type="list", elements="dict", required=True, options=entry,
+                   mutually_exclusive=CONTENT_EXCLUSIVE, required_one_of=CONTENT_REQUIRED),
+        indexes=dict(type="list", elements="path", default=[]),
+        shadow=dict(type="dict", options=dict(
+            source=dict(type="path", required=True),
+            dest=dict(type="path", required=True),
+        )),
+        require_import=dict(type="dict", options=dict(
+            directory=dict(type="path", required=True),
+            candidates=dict(type="list", elements="path", required=True),
+        )),
+        host=dict(type="str", default="target"),
+        role=dict(type="str", default="write_files"),
+        validate=dict(type="str", choices=VALIDATE_CHOICES, default="auto"),
+        backup=dict(type="bool", default=False),
+        in_process=dict(type="bool", default=True),
+        plan=dict(type="dict"),
+    )
+
+
+def write_batch(module, p: Dict[str, Any]) -> Dict[str, Any]:
+    """Write one batch as the write_files module does; ``module`` is an AnsibleModule or a ControllerModule."""
+    batch = Batch(module, role=p["role"], validate=p["validate"], backup=p["backup"])
+    try:
+        if p["require_import"]:
+            batch.require_import(p["require_import"]["directory"], p["require_import"]["candidates"], p["host"])
+        for entry in p["files"]:
+            batch.add(entry)
+        for directory in p["indexes"]:
+            batch.add_index(directory)
+        result = batch.run()
+        if p["shadow"] and module.check_mode:
+            result["shadow_root"] = batch.shadow(p["shadow"]["source"], p["shadow"]["dest"])
+    except WriteError as exc:
+        raise WriteError("Failed to write the generated files of host %s: %s" % (p["host"], exc)) from exc
+    for m in batch.messages:
+        module.warn(m)
+    result["msg"] = result_message(result, module.check_mode)
+    return result

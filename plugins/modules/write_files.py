@@ -119,6 +119,20 @@ options:
     description: Inventory name of the host, for error messages. The action plugin sets it.
     type: str
     default: target
+  plan:
+    description:
+      - A host's plan (the C(nixperf_plan) fact the phase actions build). Its files, index directories and import
+        requirement stand in for O(files), O(indexes) and O(require_import). Handled by the action plugin.
+    type: dict
+  in_process:
+    description:
+      - When the target is the controller itself as the same user (a local connection without become, for example
+        render mode), run the batch in the controller process instead of starting a module, with the same checks,
+        validation and result, without the module start-up cost. Files with a non-octal O(files[].mode) always go
+        through the module.
+      - The module itself ignores this option.
+    type: bool
+    default: true
 seealso:
   - module: nixperf.tuning.nix_file
 """
@@ -169,61 +183,18 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.nixperf.tuning.plugins.module_utils.files import (  # noqa: E402
-    CONTENT_EXCLUSIVE,
-    CONTENT_REQUIRED,
-    CONTENT_SPEC,
-    VALIDATE_CHOICES,
-    Batch,
     WriteError,
-    result_message,
+    write_batch,
+    write_files_spec,
 )
 
 
-def argument_spec() -> dict:
-    entry = dict(
-        path=dict(type="path", required=True),
-        mode=dict(type="raw", default="0644"),
-        validate=dict(type="bool", default=True),
-    )
-    entry.update(CONTENT_SPEC)
-    return dict(
-        files=dict(type="list", elements="dict", required=True, options=entry,
-                   mutually_exclusive=CONTENT_EXCLUSIVE, required_one_of=CONTENT_REQUIRED),
-        indexes=dict(type="list", elements="path", default=[]),
-        shadow=dict(type="dict", options=dict(
-            source=dict(type="path", required=True),
-            dest=dict(type="path", required=True),
-        )),
-        require_import=dict(type="dict", options=dict(
-            directory=dict(type="path", required=True),
-            candidates=dict(type="list", elements="path", required=True),
-        )),
-        host=dict(type="str", default="target"),
-        role=dict(type="str", default="write_files"),
-        validate=dict(type="str", choices=VALIDATE_CHOICES, default="auto"),
-        backup=dict(type="bool", default=False),
-    )
-
-
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), add_file_common_args=True, supports_check_mode=True)
-    p = module.params
-    batch = Batch(module, role=p["role"], validate=p["validate"], backup=p["backup"])
+    module = AnsibleModule(argument_spec=write_files_spec(), add_file_common_args=True, supports_check_mode=True)
     try:
-        if p["require_import"]:
-            batch.require_import(p["require_import"]["directory"], p["require_import"]["candidates"], p["host"])
-        for entry in p["files"]:
-            batch.add(entry)
-        for directory in p["indexes"]:
-            batch.add_index(directory)
-        result = batch.run()
-        if p["shadow"] and module.check_mode:
-            result["shadow_root"] = batch.shadow(p["shadow"]["source"], p["shadow"]["dest"])
+        result = write_batch(module, module.params)
     except WriteError as exc:
-        module.fail_json(msg="Failed to write the generated files of host %s: %s" % (p["host"], exc))
-    for m in batch.messages:
-        module.warn(m)
-    result["msg"] = result_message(result, module.check_mode)
+        module.fail_json(msg=str(exc))
     module.exit_json(**result)
 
 
