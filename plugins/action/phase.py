@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any, Dict
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible_collections.nixperf.tuning.plugins.action.write_files import Writer
 from ansible_collections.nixperf.tuning.plugins.module_utils.layout import LayoutError, layout
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError, header_comment, nix_module, render
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
@@ -40,11 +42,29 @@ def empty_plan() -> Dict[str, Any]:
     return {"files": {}, "indexes": [], "require_import": None, "mode": None}
 
 
-class ActionModule(ActionBase):
+def write_settings(var, mode: str, check: bool) -> Dict[str, Any]:
+    """The write role's settings for a phase role used on its own (the write role's defaults, in Python)."""
+    settings: Dict[str, Any] = {
+        "role": "write",
+        "backup": boolean(var("write_backup", mode == "apply")),
+        "validate": var("write_validate", "auto"),
+        "in_process": boolean(var("write_in_process", True)),
+    }
+    if check and mode == "apply":
+        root = (var("nixperf_root", "/") or "/").rstrip("/")
+        settings["shadow"] = {"source": root + "/etc/nixos", "dest": var("write_shadow_dir", root + "/tmp/nixperf-shadow")}
+    return settings
+
+
+class ActionModule(Writer, ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _supports_async = False
     _requires_connection = False
+
+    def _var(self, task_vars: Dict[str, Any], name: str, default: Any) -> Any:
+        value = task_vars.get(name)
+        return default if value is None else self._templar.template(value)
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -106,6 +126,14 @@ class ActionModule(ActionBase):
             new["indexes"].append(where.nixos_dir)
         if where.mode == "apply":
             new["require_import"] = {"directory": where.nixos_dir, "candidates": where.entry_files}
+        if not boolean(self._var(task_vars, "nixperf_write_deferred", False)):
+            # the role runs on its own: write now, in this task (the playbooks defer to the write role)
+            settings = write_settings(lambda n, d: self._var(task_vars, n, d), where.mode,
+                                      bool(self._play_context.check_mode))
+            written = self.write(dict(settings, plan=new), task_vars)
+            result.update({k: v for k, v in written.items() if k != "invocation"})
+            if written.get("failed"):
+                return result
         result.update(
             path=path if nixos is not None else None,
             paths=planned,

@@ -22,7 +22,8 @@ from typing import Dict, List  # noqa: E402
 
 from ansible.plugins.callback import CallbackBase  # noqa: E402
 
-_MODULES = ("nixperf.tuning.write_files", "nixperf.tuning.nix_file", "write_files", "nix_file")
+_MODULES = ("nixperf.tuning.write_files", "nixperf.tuning.nix_file", "nixperf.tuning.phase", "write_files", "nix_file",
+            "phase")
 
 
 class CallbackModule(CallbackBase):

@@ -12,7 +12,10 @@ description:
   - Runs the pure builder of a phase (for example C(memory)) with the role's settings and the host's hardware facts,
     renders the resulting NixOS module with the collection's Nix serializer, and adds it to the host's plan (the
     C(nixperf_plan) fact). Nothing is written and the target is not contacted.
-  - The C(nixperf.tuning.write) role then writes every planned file of the host in one round trip.
+  - The C(nixperf.tuning.write) role then writes every planned file of the host in one round trip. When
+    C(nixperf_write_deferred) is not true (a phase role used on its own), this action writes the host's plan itself,
+    right away, with the settings of the write role (C(write_backup), C(write_validate), C(write_in_process),
+    C(write_shadow_dir)); the task is then changed when a file changed.
   - Bad input (unknown choice, out-of-range number, missing hardware fact, a sysctl key with a space) fails here,
     naming the host, the variable and the allowed values, before any file is touched.
   - Output paths follow C(nixperf_mode) (V(render) under C(nixperf_build_dir)/<host>/, V(apply) the real paths),
@@ -47,9 +50,10 @@ attributes:
     support: none
   check_mode:
     support: full
-    details: Never changes anything; the same plan is made in check mode.
+    details: The same plan is made in check mode; a write of its own (role used alone) predicts and changes nothing.
   diff_mode:
-    support: none
+    support: full
+    details: Only when it writes (role used on its own), the before/after of every changed file.
   platform:
     support: full
     platforms: all

@@ -125,3 +125,22 @@ def test_role_on_its_own_writes_immediately(play, tmp_path):
     assert (play.build / "shoshin/etc/nixos/nixperf/memory.nix").exists()
     assert "imports = [ ./memory.nix ];" in (play.build / "shoshin/etc/nixos/nixperf/default.nix").read_text()
     assert play(str(pb)).changed("shoshin") == 0
+
+
+def test_in_process_writes_match_the_module(play):
+    """Render mode writes from the controller process; the module path gives the same tree, counts and diff."""
+    by_module = play(write_in_process=False)
+    assert by_module.rc == 0, by_module.failures()
+    assert not any(r["res"]["invocation"].get("in_process") for r in by_module.results("nixperf.tuning.write_files"))
+    tree = snapshot(play.build)
+    here = play()
+    assert {h: here.changed(h) for h in HOSTS} == {h: 0 for h in HOSTS}
+    assert all(r["res"]["invocation"]["in_process"] for r in here.results("nixperf.tuning.write_files"))
+    assert snapshot(play.build) == tree
+    diffs = []
+    for in_process in (False, True):
+        run = play(check=True, diff=True, limit="shoshin", memory_zram_algorithm="lz4", write_in_process=in_process)
+        assert run.changed_files["shoshin"] == [str(play.build / "shoshin/etc/nixos/nixperf/memory.nix")]
+        diffs.append([d for r in run.results("nixperf.tuning.write_files") for d in r["res"]["diff"]])
+    assert diffs[0] == diffs[1] and len(diffs[0]) == 1
+    assert snapshot(play.build) == tree
