@@ -13,12 +13,13 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export NIX_REMOTE ?= dummy://
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup nix run test unit integration molecule lint sanity clean
+.PHONY: help setup nix run test bench unit integration molecule lint sanity clean
 
 help:
 	@echo "make run    set up (venv, pinned deps, nix-instantiate) and render every host into ./build/"
 	@echo "make test   set up, then every test tier: pytest, molecule, ansible-lint, ansible-test sanity"
 	@echo "            (tiers alone: make unit | integration | molecule | lint | sanity)"
+	@echo "make bench  set up, then measure the performance targets: one table, JSON in benchmarks/results/"
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,10 @@ run: setup
 
 test: setup
 	$(MAKE) --no-print-directory unit integration molecule lint sanity
+
+# The performance targets (README, "Performance"): prints the table, writes benchmarks/results/latest.json.
+bench: setup
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 # pytest exits 5 when it collects nothing: that is a failure here too.
 unit:
