@@ -19,7 +19,7 @@ on the build's PATH); the mold opt-in adds ``final.mold`` to
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.hardware import MARCH
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, attr_name, to_nix
@@ -47,6 +47,16 @@ TABLE: Dict[str, tuple] = {
 }
 
 
+def cpu_target(inp: Inputs) -> Tuple[str, int]:
+    """The host's ``cpu.family`` (a GCC -march name) and x86-64 level, checked against each other."""
+    family = inp.fact("cpu.family", kind=str, choices=sorted(MARCH), hint="GCC -march name, e.g. skylake")
+    level = inp.fact("cpu.x86_64_level", lo=1, hi=4)
+    if MARCH[family][0] > level:
+        raise inp.fail("nixperf_hardware.cpu.family", "(%s) needs x86-64-v%d but cpu.x86_64_level is %d"
+                       % (family, MARCH[family][0], level))
+    return family, level
+
+
 def cflags(march: str, opt: int, extra: List[str]) -> str:
     return " ".join(["-march=%s" % march, "-mtune=%s" % march, "-O%d" % opt] + BASE_FLAGS + list(extra))
 
@@ -68,11 +78,7 @@ def overlay(entries: Dict[str, Dict[str, Any]]) -> NixRaw:
 @register("system_libs", "system_libs_")
 def build_libs(inp: Inputs) -> PhasePlan:
     stage = inp.choice("stage", STAGES, "home")
-    family = inp.fact("cpu.family", kind=str, choices=sorted(MARCH), hint="GCC -march name, e.g. skylake")
-    level = inp.fact("cpu.x86_64_level", lo=1, hi=4)
-    if MARCH[family][0] > level:
-        raise inp.fail("nixperf_hardware.cpu.family", "(%s) needs x86-64-v%d but cpu.x86_64_level is %d"
-                       % (family, MARCH[family][0], level))
+    family = cpu_target(inp)[0]
     opt = inp.choice("optimization_level", [1, 2, 3], 3)
     mold = inp.bool_setting("mold", False)
     wanted = inp.setting("packages", None)

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from ansible_collections.nixperf.tuning.plugins.module_utils.hardware import MARCH
-from ansible_collections.nixperf.tuning.plugins.module_utils.libs import cflags
+from ansible_collections.nixperf.tuning.plugins.module_utils.libs import cflags, cpu_target
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, attr_name, to_nix
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, PhasePlan, register
 
@@ -74,11 +73,7 @@ def rust_entry(settings: List[str]) -> Dict[str, NixRaw]:
 
 @register("runtimes", "runtimes_")
 def build_runtimes(inp: Inputs) -> PhasePlan:
-    family = inp.fact("cpu.family", kind=str, choices=sorted(MARCH), hint="GCC -march name, e.g. skylake")
-    level = inp.fact("cpu.x86_64_level", lo=1, hi=4)
-    if MARCH[family][0] > level:
-        raise inp.fail("nixperf_hardware.cpu.family", "(%s) needs x86-64-v%d but cpu.x86_64_level is %d"
-                       % (family, MARCH[family][0], level))
+    family, level = cpu_target(inp)
     opt = inp.choice("optimization_level", [1, 2, 3], 3)
     flags = cflags(family, opt, [])
     overlay: Dict[str, Any] = {}
