@@ -19,6 +19,8 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
 
 PLAN_FACT = "nixperf_plan"
+# read-only modules a phase may run on the host before its plan is accepted (apply mode)
+PROBES = ("nixperf.tuning.hardware_facts",)
 
 
 def host_layout(templar, task_vars: Dict[str, Any]):
@@ -99,6 +101,20 @@ class ActionModule(Writer, ActionBase):
         except (PhaseError, LayoutError, NixError) as exc:
             result.update(failed=True, msg=str(exc))
             return result
+        probe_facts: Dict[str, Any] = {}
+        probe = args.get("probe")
+        if probe and boolean(probe.get("enabled", True)):
+            # one read-only module on the host (the live CPU guard): part of this task, not a task of its own
+            if probe.get("module") not in PROBES:
+                result.update(failed=True, msg="host %s: probe module must be one of %s, got %r"
+                              % (host, ", ".join(PROBES), probe.get("module")))
+                return result
+            probed = self._execute_module(module_name=probe["module"], module_args=dict(probe.get("args") or {}),
+                                          task_vars=task_vars)
+            if probed.get("failed"):
+                result.update(failed=True, msg=probed.get("msg"), probe=probed)
+                return result
+            probe_facts = probed.get("ansible_facts") or {}
         current = (task_vars.get("ansible_facts") or {}).get(PLAN_FACT) or empty_plan()
         new = {
             "files": dict(current.get("files") or {}),
@@ -140,6 +156,6 @@ class ActionModule(Writer, ActionBase):
             derived=plan.derived,
             enabled=plan.enable,
             msg="planned %s (%s)" % (", ".join(planned), "enabled" if plan.enable else "disabled"),
-            ansible_facts={PLAN_FACT: new, "nixperf_" + plan.phase: plan.derived},
+            ansible_facts=dict(probe_facts, **{PLAN_FACT: new, "nixperf_" + plan.phase: plan.derived}),
         )
         return result

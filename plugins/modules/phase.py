@@ -38,6 +38,26 @@ options:
   hardware:
     description: Hardware facts of the host. Defaults to the C(nixperf_hardware) variable.
     type: dict
+  probe:
+    description:
+      - One read-only module to run on the host after the plan is made and before it is accepted, as part of this
+        task (no task of its own). Used by the C(hardware_profile) role in apply mode to refuse a C(-march) the live
+        CPU cannot run. A failed probe fails the task; its C(ansible_facts) are returned with the plan's.
+    type: dict
+    suboptions:
+      module:
+        description: The module.
+        type: str
+        required: true
+        choices: [nixperf.tuning.hardware_facts]
+      args:
+        description: Its arguments.
+        type: dict
+        default: {}
+      enabled:
+        description: Whether to run it.
+        type: bool
+        default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -58,7 +78,7 @@ attributes:
     support: full
     platforms: all
 notes:
-  - 'Action-only: it runs entirely on the controller.'
+  - 'Action-only: it runs on the controller; only an O(probe) (or a write of its own) reaches the host.'
 seealso:
   - module: nixperf.tuning.write_files
 """
