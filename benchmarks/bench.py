@@ -202,7 +202,7 @@ class Bench:
         return files
 
     def fleet(self, sizes: List[int]) -> None:
-        """Target 3: VMs like plasma-vm-01, from scratch and no-op, at growing sizes."""
+        """Target 3: VMs like plasma-vm-01, from scratch (one run) and no-op (median), at growing sizes."""
         import yaml  # the venv has PyYAML (ansible-core depends on it)
 
         vm = yaml.safe_load((ROOT / "inventories/fleet/plasma-vm-01.yml").read_text())
@@ -219,9 +219,9 @@ class Bench:
             out = self.work / ("fleet-build-%d" % n)
             shutil.rmtree(out, ignore_errors=True)
             first = self.play("site.yml", inv, {"nixperf_build_dir": str(out)})
-            noop = self.play("site.yml", inv, {"nixperf_build_dir": str(out)})
-            assert noop.total_changed == 0 and len(first.changed) == n, (first.changed, noop.changed)
-            results[n] = (first.wall, noop.wall)
+            noops = [self.play("site.yml", inv, {"nixperf_build_dir": str(out)}) for _run in range(self.repeat)]
+            assert all(r.total_changed == 0 for r in noops) and len(first.changed) == n, first.changed
+            results[n] = (first.wall, self.median(noops))
         big = max(sizes)
         first_ph, noop_ph = results[big][0] / big, results[big][1] / big
         self.add("fleet of %d VMs, first converge per host" % big, first_ph, "-", None, "<= 0.5 s", first_ph <= 0.5,
