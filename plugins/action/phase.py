@@ -16,7 +16,11 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.nixperf.tuning.plugins.action.write_files import Writer
 from ansible_collections.nixperf.tuning.plugins.module_utils.layout import LayoutError, layout
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError, header_comment, nix_module, render
-from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
+from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build, known_phases
+
+# Import every builder now: the strategy loads this plugin in the controller's main process, so the
+# forked worker of each task and host inherits them instead of importing them again.
+known_phases()
 
 PLAN_FACT = "nixperf_plan"
 # read-only modules a phase may run on the host before its plan is accepted (apply mode)
