@@ -27,12 +27,17 @@ PLAN_FACT = "nixperf_plan"
 PROBES = ("nixperf.tuning.hardware_facts",)
 
 
+def template_var(templar, task_vars: Dict[str, Any], name: str, default: Any = None) -> Any:
+    """A task variable, templated; ``default`` when it is unset or null."""
+    value = task_vars.get(name)
+    return default if value is None else templar.template(value)
+
+
 def host_layout(templar, task_vars: Dict[str, Any]):
     """The host's Layout from its (templated) nixperf_* variables."""
 
     def var(name: str) -> Any:
-        value = task_vars.get(name)
-        return templar.template(value) if value is not None else None
+        return template_var(templar, task_vars, name)
 
     return layout(
         host=task_vars.get("inventory_hostname", "localhost"),
@@ -45,21 +50,12 @@ def host_layout(templar, task_vars: Dict[str, Any]):
 
 
 def empty_plan() -> Dict[str, Any]:
-    return {"files": {}, "indexes": [], "require_import": None, "mode": None}
+    return {"files": {}, "indexes": [], "require_import": None, "mode": None, "root": None}
 
 
-def write_settings(var, mode: str, check: bool) -> Dict[str, Any]:
-    """The write role's settings for a phase role used on its own (the write role's defaults, in Python)."""
-    settings: Dict[str, Any] = {
-        "role": "write",
-        "backup": boolean(var("write_backup", mode == "apply")),
-        "validate": var("write_validate", "auto"),
-        "in_process": boolean(var("write_in_process", True)),
-    }
-    if check and mode == "apply":
-        root = (var("nixperf_root", "/") or "/").rstrip("/")
-        settings["shadow"] = {"source": root + "/etc/nixos", "dest": var("write_shadow_dir", root + "/tmp/nixperf-shadow")}
-    return settings
+# role variable of the write role -> write_files argument, for a phase role used on its own
+WRITE_SETTINGS = {"write_backup": "backup", "write_validate": "validate", "write_in_process": "in_process",
+                  "write_shadow_dir": "shadow_dir"}
 
 
 class ActionModule(Writer, ActionBase):
@@ -67,10 +63,6 @@ class ActionModule(Writer, ActionBase):
     _supports_check_mode = True
     _supports_async = False
     _requires_connection = False
-
-    def _var(self, task_vars: Dict[str, Any], name: str, default: Any) -> Any:
-        value = task_vars.get(name)
-        return default if value is None else self._templar.template(value)
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -124,6 +116,7 @@ class ActionModule(Writer, ActionBase):
             "files": dict(current.get("files") or {}),
             "indexes": list(current.get("indexes") or []),
             "mode": where.mode,
+            "root": where.root,
             "require_import": current.get("require_import"),
         }
         path = where.nixos_module(plan.phase)
@@ -146,11 +139,11 @@ class ActionModule(Writer, ActionBase):
             new["indexes"].append(where.nixos_dir)
         if where.mode == "apply":
             new["require_import"] = {"directory": where.nixos_dir, "candidates": where.entry_files}
-        if not boolean(self._var(task_vars, "nixperf_write_deferred", False)):
-            # the role runs on its own: write now, in this task (the playbooks defer to the write role)
-            settings = write_settings(lambda n, d: self._var(task_vars, n, d), where.mode,
-                                      bool(self._play_context.check_mode))
-            written = self.write(dict(settings, plan=new), task_vars)
+        if not boolean(template_var(self._templar, task_vars, "nixperf_write_deferred", False)):
+            # the role runs on its own: write now, in this task, with the write role's variables where set
+            settings = {arg: template_var(self._templar, task_vars, name) for name, arg in WRITE_SETTINGS.items()}
+            settings = {k: v for k, v in settings.items() if v is not None}
+            written = self.write(dict(settings, role="write", plan=new), task_vars)
             result.update({k: v for k, v in written.items() if k != "invocation"})
             if written.get("failed"):
                 return result

@@ -29,6 +29,23 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError
 WRITE_FILES = "nixperf.tuning.write_files"
 
 
+def plan_arguments(plan: Dict[str, Any], args: Dict[str, Any], shadow_dir: Any, check: bool) -> Dict[str, Any]:
+    """write_files arguments a host's plan implies, where ``args`` does not give them.
+
+    In apply mode backups are on by default, and check mode lays the planned files over a scratch copy of the
+    host's /etc/nixos (``shadow_dir``, default ``<root>/tmp/nixperf-shadow``) for nixos_apply to dry-build.
+    """
+    apply = plan.get("mode") == "apply"
+    implied: Dict[str, Any] = {"files": list((plan.get("files") or {}).values()),
+                               "indexes": list(plan.get("indexes") or []), "backup": apply}
+    if plan.get("require_import"):
+        implied["require_import"] = plan["require_import"]
+    if check and apply:
+        root = (plan.get("root") or "/").rstrip("/")
+        implied["shadow"] = {"source": root + "/etc/nixos", "dest": shadow_dir or root + "/tmp/nixperf-shadow"}
+    return {k: v for k, v in implied.items() if k not in args}
+
+
 class Writer:
     """Render, then write in one module call or in-process; shared with the phase action."""
 
@@ -53,11 +70,9 @@ class Writer:
         host = task_vars.get("inventory_hostname", "target")
         args = dict(args)
         plan = args.pop("plan", None)
+        shadow_dir = args.pop("shadow_dir", None)
         if plan is not None:
-            args.setdefault("files", list((plan.get("files") or {}).values()))
-            args.setdefault("indexes", list(plan.get("indexes") or []))
-            if plan.get("require_import"):
-                args.setdefault("require_import", plan["require_import"])
+            args.update(plan_arguments(plan, args, shadow_dir, bool(self._play_context.check_mode)))
         role = args.get("role") or self.DEFAULT_ROLE
         try:
             rendered = []

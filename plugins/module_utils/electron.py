@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, attr_name, to_nix
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, PhasePlan, register
@@ -206,7 +206,7 @@ def build_electron(inp: Inputs) -> PhasePlan:
     packages: List[NixRaw] = []
     for app in apps:
         packages.append(wrapper(app, flags if app["gpu"] else [], list(dict.fromkeys([app["name"], app["binary"]]))))
-    home: Optional[Dict[str, Any]] = {"home": {"packages": packages}} if packages else {}
+    home: Dict[str, Any] = {"home": {"packages": packages}} if packages else {}
     return PhasePlan(
         phase="electron_apps", config=None, home_config=home, enable=inp.bool_setting("enable", True),
         derived={"gpu_flags": flags, "session": session, "vendor": vendor,

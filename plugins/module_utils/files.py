@@ -410,6 +410,7 @@ def write_files_spec() -> Dict[str, Any]:
         backup=dict(type="bool", default=False),
         in_process=dict(type="bool", default=True),
         plan=dict(type="dict"),
+        shadow_dir=dict(type="path"),
     )
 
 

@@ -123,7 +123,13 @@ options:
     description:
       - A host's plan (the C(nixperf_plan) fact the phase actions build). Its files, index directories and import
         requirement stand in for O(files), O(indexes) and O(require_import). Handled by the action plugin.
+      - In an apply-mode plan O(backup) defaults to V(true), and in check mode O(shadow) is derived from the plan's
+        root and O(shadow_dir).
     type: dict
+  shadow_dir:
+    description:
+      - With O(plan) in apply mode and check mode, where the shadow copy goes. Defaults to C(<root>/tmp/nixperf-shadow).
+    type: path
   in_process:
     description:
       - When the target is the controller itself as the same user (a local connection without become, for example

@@ -121,3 +121,20 @@ def test_adapter_pieces(tmp_path):
     assert os.path.isdir(tmp)
     m.cleanup()
     assert not os.path.exists(tmp)
+
+
+def test_plan_arguments_derive_backup_and_shadow_from_the_plan():
+    from ansible_collections.nixperf.tuning.plugins.action.write_files import plan_arguments
+
+    files = {"/r/etc/nixos/nixperf/m.nix": {"path": "/r/etc/nixos/nixperf/m.nix", "content": "{ }\n"}}
+    plan = {"files": files, "indexes": ["/r/etc/nixos/nixperf"], "mode": "apply", "root": "/r",
+            "require_import": {"directory": "/r/etc/nixos/nixperf", "candidates": ["/r/etc/nixos/configuration.nix"]}}
+    got = plan_arguments(plan, {}, None, check=True)
+    assert got["backup"] is True and got["files"] == list(files.values())
+    assert got["shadow"] == {"source": "/r/etc/nixos", "dest": "/r/tmp/nixperf-shadow"}
+    assert plan_arguments(plan, {}, "/s", check=True)["shadow"]["dest"] == "/s"
+    assert "shadow" not in plan_arguments(plan, {}, None, check=False)
+    given = plan_arguments(plan, {"backup": False, "indexes": []}, None, check=False)
+    assert "backup" not in given and "indexes" not in given  # what the task gives wins
+    render = plan_arguments(dict(plan, mode="render", require_import=None), {}, None, check=True)
+    assert render["backup"] is False and "shadow" not in render and "require_import" not in render
