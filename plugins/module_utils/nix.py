@@ -39,6 +39,7 @@ __all__ = [
     "NixDefault",
     "NixOverride",
     "NixIf",
+    "NixMarker",
     "to_nix",
     "render",
     "escape_string",
@@ -95,6 +96,10 @@ class _Marker:
     def __repr__(self) -> str:
         args = ", ".join(repr(getattr(self, s)) for s in self.__slots__)
         return "%s(%s)" % (type(self).__name__, args)
+
+
+#: Public name of the marker base class (isinstance checks outside this module).
+NixMarker = _Marker
 
 
 class NixRaw(_Marker):
@@ -318,14 +323,16 @@ def _float(value: float) -> str:
 
 
 class _Renderer:
-    def __init__(self, dotted: bool) -> None:
+    def __init__(self, dotted: bool, markers: bool = True) -> None:
         self.dotted = dotted
+        # whether one-key dicts such as {"_nix": code} are code markers (False: they are plain data)
+        self.markers = markers
         self.raw: List[str] = []
 
     # ``arg`` marks positions where a compound expression needs parentheses:
     # list elements and function arguments.
     def value(self, v: Any, level: int, arg: bool = False) -> str:
-        if isinstance(v, Mapping):
+        if isinstance(v, Mapping) and self.markers:
             marker = from_marker(v)
             if marker is not None:
                 v = marker
@@ -428,9 +435,14 @@ def _reindent(code: str, level: int) -> str:
     return "\n".join((INDENT * level + ln[strip:]) if ln.strip() else "" for ln in lines)
 
 
-def render(value: Any, indent: int = 0, dotted: bool = False) -> Tuple[str, List[str]]:
-    """Render ``value``; return the text and the raw Nix fragments it embeds."""
-    r = _Renderer(dotted)
+def render(value: Any, indent: int = 0, dotted: bool = False, markers: bool = True) -> Tuple[str, List[str]]:
+    """Render ``value``; return the text and the raw Nix fragments it embeds.
+
+    ``markers=False`` renders one-key dicts such as ``{"_nix": code}`` as plain attribute sets: only marker
+    *objects* (``NixRaw`` ...) become code.  The phases render this way, so data from an inventory can never
+    become code unless its setting is documented to take Nix code (and was converted to objects on purpose).
+    """
+    r = _Renderer(dotted, markers)
     return r.value(value, indent), r.raw
 
 
@@ -468,6 +480,7 @@ def nix_module(
     enable: bool = True,
     note: Optional[str] = None,
     always: Optional[Mapping] = None,
+    markers: bool = True,
 ) -> Tuple[str, List[str]]:
     """A whole NixOS / home-manager module for one phase.
 
@@ -482,12 +495,12 @@ def nix_module(
     if not isinstance(config, Mapping):
         raise NixError("module config for phase %s must be a mapping" % phase)
     description = description or "the nixperf.tuning %s phase" % phase
-    body, raw = render(config, 1, dotted=True)
+    body, raw = render(config, 1, dotted=True, markers=markers)
     if always:
-        first, raw_always = render(always, 2, dotted=True)
+        first, raw_always = render(always, 2, dotted=True, markers=markers)
         raw = raw_always + raw
         body = "lib.mkMerge [\n    %s\n    (lib.mkIf cfg.enable %s)\n  ]" % (
-            first, render(config, 2, dotted=True)[0])
+            first, render(config, 2, dotted=True, markers=markers)[0])
         config_line = "  config = %s;\n" % body
     else:
         config_line = "  config = lib.mkIf cfg.enable %s;\n" % body

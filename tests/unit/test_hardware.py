@@ -111,7 +111,7 @@ def test_profile_evaluates(nix, tmp_path):
     ({"march": "pentium5"}, {}, "hardware_profile_march must be one of"),
     ({"optimization_level": 4}, {}, "hardware_profile_optimization_level must be one of 1, 2, 3"),
     ({}, {"family": "k6"}, "nixperf_hardware.cpu.family must be one of"),
-    ({}, {"x86_64_level": 2}, "(skylake) needs x86-64-v3"),
+    ({}, {"x86_64_level": 2}, "cpu.family skylake is an x86-64-v3 CPU"),
 ])
 def test_profile_checks(settings, hw_cpu, needle):
     hw = dict(HW, cpu=dict(HW["cpu"], **hw_cpu))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.nixperf.tuning.plugins.module_utils import memory as M
+from ansible_collections.nixperf.tuning.plugins.module_utils.phases import memory as M
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixForce, to_nix
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build, known_phases
 
@@ -100,7 +100,7 @@ def test_injection_attempt_stays_a_string():
     ({"dirty_ratio": 10, "dirty_background_ratio": 10}, "memory_dirty_background_ratio", "must be below"),
     ({"overcommit_memory": 3}, "memory_overcommit_memory", "one of 0, 1, 2"),
     ({"panic_on_oom": True}, "memory_panic_on_oom", "one of 0, 1, 2"),
-    ({"zram_enable": "yes"}, "memory_zram_enable", "true or false"),
+    ({"zram_enable": "maybe"}, "memory_zram_enable", "true or false"),
     ({"sysctl_extra": {"vm.foo bar": 1}}, "memory_sysctl_extra", "no spaces"),
     ({"sysctl_extra": {"swappiness": 1}}, "memory_sysctl_extra", "dotted words"),
     ({"sysctl_extra": {"vm.x\n": 1}}, "memory_sysctl_extra", "no spaces"),

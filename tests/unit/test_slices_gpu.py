@@ -3,7 +3,7 @@ what the real evaluator reads back from the generated modules."""
 from __future__ import annotations
 
 import pytest
-from ansible_collections.nixperf.tuning.plugins.module_utils import slices as S
+from ansible_collections.nixperf.tuning.plugins.module_utils.phases import resource_slices as S
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, nix_module
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
 
@@ -28,7 +28,9 @@ def evaluate(nix, tmp_path, plan):
 
 
 @pytest.mark.parametrize("gib,threads,high,hard,quota", [
-    (16, 8, 12288, 14336, 600), (32, 16, 24576, 28672, 1200), (8, 4, 6144, 7168, 300), (4, 2, 3072, 3072, 100),
+    (16, 8, 12288, 14336, 600), (32, 16, 24576, 28672, 1200), (8, 4, 6144, 7168, 300),
+    # small hosts: high stays below max, the quota never reaches 0
+    (4, 2, 2816, 3072, 150), (2, 2, 1408, 1536, 150), (1, 1, 704, 768, 75), (1, 3, 704, 768, 225),
 ])
 def test_user_limit_formula(gib, threads, high, hard, quota):
     assert S.user_limits(gib * 1024, threads) == {
@@ -63,12 +65,12 @@ def test_explicit_limits():
 @pytest.mark.parametrize("settings,needle", [
     ({"user_memory_high": "14G", "user_memory_max": "12G"}, "resource_slices_user_memory_high (14G) must be below"),
     ({"user_memory_max": "20G"}, "resource_slices_user_memory_max (20G) is more than the host's RAM (16G)"),
-    ({"user_memory_high": "12 G"}, "must be a size such as 512M, 2.5G or 12G"),
-    ({"user_memory_high": 12}, "must be a size such as 512M, 2.5G or 12G"),
-    ({"user_cpu_quota_percent": 900}, "resource_slices_user_cpu_quota_percent must be an integer from 1 to 800"),
+    ({"user_memory_high": "12 G"}, "must be a size of at least 1M such as 512M, 2.5G or 12G"),
+    ({"user_memory_high": 12}, "must be a size of at least 1M such as 512M, 2.5G or 12G"),
+    ({"user_cpu_quota_percent": 900}, "resource_slices_user_cpu_quota_percent (900) is more than the host's 8 threads can give (at most 800)"),
     ({"display_manager_memory_high": "2G"}, "resource_slices_display_manager_memory_high (2G) must be below"),
     ({"display_manager_oom_score_adjust": -1001}, "from -1000 to 1000"),
-    ({"oomd_pressure_duration": "soon"}, "must be a duration such as 20s"),
+    ({"oomd_pressure_duration": "soon"}, "must be a duration above 0 such as 20s"),
 ])
 def test_slice_checks(settings, needle):
     with pytest.raises(PhaseError, match="^host h: ") as err:
@@ -122,7 +124,7 @@ def test_gpu_less_vm(nix, tmp_path):
     ({"vendor": "matrox"}, "nixperf_hardware.gpu.vendor must be one of nvidia, amd, intel, none"),
     ({"vendor": "nvidia"}, "nixperf_hardware.gpu.decode is missing"),
     ({"vendor": "nvidia", "decode": "h264"}, "nixperf_hardware.gpu.decode must be a list"),
-    ({"vendor": "nvidia", "decode": ["h264", "h266"]}, "unknown codecs h266"),
+    ({"vendor": "nvidia", "decode": ["h264", "h266"]}, "gpu.decode[1] must be one of mpeg2, vc1, h264, hevc, vp8, vp9, av1, jpeg, got 'h266'"),
     ({"vendor": "intel", "decode": []}, "nixperf_hardware.gpu.generation is missing"),
 ])
 def test_gpu_checks(gpu, needle):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.nixperf.tuning.plugins.module_utils import libs as L
+from ansible_collections.nixperf.tuning.plugins.module_utils.phases import system_libs as L
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import nix_module
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
 
@@ -61,7 +61,7 @@ def test_opt_in_out_and_extra_flags():
     ({"extra_cflags": {"curl": "-O2"}}, HW, "give a list of single flags"),
     ({"extra_cflags": {"curl": ["-O2 -g"]}}, HW, "give a list of single flags"),
     ({"stage": "all"}, HW, "system_libs_stage must be one of none, home, nixos"),
-    ({}, {"cpu": {"family": "skylake", "x86_64_level": 2}}, "needs x86-64-v3"),
+    ({}, {"cpu": {"family": "skylake", "x86_64_level": 2}}, "cpu.family skylake is an x86-64-v3 CPU: the level must match the family (allowed: 3)"),
 ])
 def test_checks(settings, hw, needle):
     with pytest.raises(PhaseError) as err:

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from ansible_collections.nixperf.tuning.plugins.module_utils.libs import cflags, cpu_target
+from ansible_collections.nixperf.tuning.plugins.module_utils.compiler import cflags
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, attr_name, to_nix
-from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, PhasePlan, register
+from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, Phase, PhasePlan, Setting
 
-NODE_MAJORS = [20, 22, 24]
-PYTHON_VERSIONS = ["3.11", "3.12", "3.13", "3.14"]
-GOAMD64 = ["auto", "v1", "v2", "v3", "v4"]
+NODE_MAJORS = (20, 22, 24)
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
+GOAMD64 = ("auto", "v1", "v2", "v3", "v4")
 
 
 def _append_cflags(flags: str) -> str:
@@ -71,37 +71,39 @@ def rust_entry(settings: List[str]) -> Dict[str, NixRaw]:
         "})" % to_nix(settings, indent=2))}
 
 
-@register("runtimes", "runtimes_")
 def build_runtimes(inp: Inputs) -> PhasePlan:
-    family, level = cpu_target(inp)
-    opt = inp.choice("optimization_level", [1, 2, 3], 3)
+    family, level = inp.fact("cpu.family"), inp.fact("cpu.x86_64_level")
+    opt = inp["optimization_level"]
     flags = cflags(family, opt, [])
     overlay: Dict[str, Any] = {}
     session: Dict[str, str] = {}
     chosen: List[str] = []
-    if inp.bool_setting("nodejs", False):
-        major = inp.choice("nodejs_major", NODE_MAJORS, 24)
-        overlay.update(node_entries(major, flags, inp.bool_setting("nodejs_lto", True)))
+    packages: List[str] = []
+    if inp["nodejs"]:
+        major = inp["nodejs_major"]
+        overlay.update(node_entries(major, flags, inp["nodejs_lto"]))
         chosen.append("nodejs_%d" % major)
-    if inp.bool_setting("python", False):
-        version = inp.choice("python_version", PYTHON_VERSIONS, "3.13")
-        pgo, lto = inp.bool_setting("python_pgo", True), inp.bool_setting("python_lto", True)
-        overlay.update(python_entry(version, flags, pgo, lto))
+        packages += ["nodejs-slim_%d" % major, "nodejs_%d" % major]
+    if inp["python"]:
+        version = inp["python_version"]
+        overlay.update(python_entry(version, flags, inp["python_pgo"], inp["python_lto"]))
         chosen.append("python" + version.replace(".", ""))
-    if inp.bool_setting("rust", False):
+        packages.append("python" + version.replace(".", ""))
+    if inp["rust"]:
         settings = []
-        if inp.bool_setting("rust_jemalloc", True):
+        if inp["rust_jemalloc"]:
             settings.append("--set=rust.jemalloc=true")
-        if inp.bool_setting("rust_thin_lto", True):
+        if inp["rust_thin_lto"]:
             settings.append("--set=rust.lto=thin")
         if settings:
             overlay.update(rust_entry(settings))
             chosen.append("rustc")
-        if inp.bool_setting("rust_target_cpu", True):
+            packages.append("rustc")
+        if inp["rust_target_cpu"]:
             session["RUSTFLAGS"] = "-C target-cpu=%s" % family
     goamd64 = None
-    if inp.bool_setting("go", False):
-        goamd64 = inp.choice("go_amd64", GOAMD64, "auto")
+    if inp["go"]:
+        goamd64 = inp["go_amd64"]
         if goamd64 == "auto":
             goamd64 = "v%d" % level
         elif int(goamd64[1:]) > level:
@@ -115,9 +117,51 @@ def build_runtimes(inp: Inputs) -> PhasePlan:
     if session:
         home["home"] = {"sessionVariables": session}
     return PhasePlan(
-        phase="runtimes", config=None, home_config=home, enable=inp.bool_setting("enable", True),
+        phase="runtimes", config=None, home_config=home, enable=inp["enable"],
         derived={"rebuilt": chosen, "session_variables": session, "goamd64": goamd64, "cflags": flags},
         description="language runtimes built for this CPU",
         note="Rebuilt: %s. Session: %s." % (", ".join(chosen) or "nothing",
                                             ", ".join("%s=%s" % kv for kv in sorted(session.items())) or "none"),
+        march=[family] if overlay or "RUSTFLAGS" in session else [],
+        goamd64=[goamd64] if goamd64 else [],
+        rebuilds={"packages": packages, "bootstrap": [], "target": "home"} if packages else None,
     )
+
+
+PHASE = Phase(
+    name="runtimes",
+    order=50,
+    title="Language runtimes built for the host's CPU, each opt-in (workstation plan, phase 2)",
+    description=(
+        "Generates a home-manager module per user (C(~/.config/home-manager/nixperf/runtimes.nix)) with one overlay "
+        "rebuilding the chosen runtimes with the host's C(-march) / C(-mtune), and session variables for your own "
+        "builds (C(GOAMD64), C(RUSTFLAGS)). No NixOS module is written.",
+        "Node.js gets LTO, Python PGO and LTO, rustc jemalloc and ThinLTO. Node.js and rustc PGO and a jemalloc "
+        "Node.js are left out, see the role README.",
+    ),
+    facts=("cpu.family", "cpu.x86_64_level"),
+    users=True,
+    tags=("home-manager", "nodejs", "python", "rust"),
+    build=build_runtimes,
+    settings=(
+        Setting("enable", "bool", True, "Default of C(nixperf.runtimes.enable) in the generated home-manager "
+                "module."),
+        Setting("optimization_level", "int", 3, "C(-O) level next to C(-march) / C(-mtune) (the packages' own "
+                "C(-O) flags come later and win).", choices=(1, 2, 3)),
+        Setting("nodejs", "bool", False, "Rebuild Node.js: C(nodejs-slim_<major>) with the host's CFLAGS; "
+                "C(nodejs_<major>) follows (a long source rebuild)."),
+        Setting("nodejs_major", "int", 24, "Node.js major version.", choices=NODE_MAJORS),
+        Setting("nodejs_lto", "bool", True, "Node's own C(--enable-lto) configure flag."),
+        Setting("python", "bool", False, "Rebuild CPython C(python3<minor>) with PGO and LTO."),
+        Setting("python_version", "str", "3.13", "CPython version.", choices=PYTHON_VERSIONS),
+        Setting("python_pgo", "bool", True, "Profile-guided optimisation (C(enableOptimizations))."),
+        Setting("python_lto", "bool", True, "Link-time optimisation (C(enableLTO))."),
+        Setting("rust", "bool", False, "Rebuild rustc linked with jemalloc and built with ThinLTO."),
+        Setting("rust_jemalloc", "bool", True, "rustc with C(rust.jemalloc)."),
+        Setting("rust_thin_lto", "bool", True, "rustc with C(rust.lto=thin)."),
+        Setting("rust_target_cpu", "bool", True, "C(RUSTFLAGS=-C target-cpu=<cpu.family>) for your own builds."),
+        Setting("go", "bool", False, "C(GOAMD64) for your own C(go build)."),
+        Setting("go_amd64", "str", "auto", "C(GOAMD64); V(auto) = C(v<cpu.x86_64_level>); a level above the CPU's "
+                "is refused.", choices=GOAMD64),
+    ),
+)

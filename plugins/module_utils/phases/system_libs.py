@@ -21,13 +21,15 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-from ansible_collections.nixperf.tuning.plugins.module_utils.hardware import MARCH
+from ansible_collections.nixperf.tuning.plugins.module_utils.compiler import cflags
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, attr_name, to_nix
-from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, PhasePlan, register
+from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, Phase, PhasePlan, Setting
 
-STAGES = ["none", "home", "nixos"]
-BASE_FLAGS = ["-pipe", "-fno-semantic-interposition", "-fno-plt"]
+STAGES = ("none", "home", "nixos")
 BOOTSTRAP = ["glibc", "zlib"]
+# Packages the final stdenv of nixpkgs takes from its bootstrap stages: an overlay on one of them changes stdenv
+# itself, so every package of that package set is rebuilt (the apply engine's build-cost gate names them).
+STDENV_BOOTSTRAP = frozenset(["glibc", "zlib", "xz", "bzip2", "pcre2"])
 # nixpkgs attribute -> (category, extra CFLAGS, may use mold)
 TABLE: Dict[str, tuple] = {
     "zstd": ("compression", [], False), "bzip2": ("compression", [], False), "xz": ("compression", [], False),
@@ -47,20 +49,6 @@ TABLE: Dict[str, tuple] = {
 }
 
 
-def cpu_target(inp: Inputs) -> Tuple[str, int]:
-    """The host's ``cpu.family`` (a GCC -march name) and x86-64 level, checked against each other."""
-    family = inp.fact("cpu.family", kind=str, choices=sorted(MARCH), hint="GCC -march name, e.g. skylake")
-    level = inp.fact("cpu.x86_64_level", lo=1, hi=4)
-    if MARCH[family][0] > level:
-        raise inp.fail("nixperf_hardware.cpu.family", "(%s) needs x86-64-v%d but cpu.x86_64_level is %d"
-                       % (family, MARCH[family][0], level))
-    return family, level
-
-
-def cflags(march: str, opt: int, extra: List[str]) -> str:
-    return " ".join(["-march=%s" % march, "-mtune=%s" % march, "-O%d" % opt] + BASE_FLAGS + list(extra))
-
-
 def overlay(entries: Dict[str, Dict[str, Any]]) -> NixRaw:
     """``final: prev: { name = prev.name.overrideAttrs (old: ...); ... }`` from checked names and data."""
     body = {}
@@ -75,21 +63,23 @@ def overlay(entries: Dict[str, Dict[str, Any]]) -> NixRaw:
     return NixRaw("final: prev:\n" + to_nix(body))
 
 
-@register("system_libs", "system_libs_")
+def _names(inp: Inputs, name: str, value: Any) -> List[str]:
+    bad = [n for n in value if n not in TABLE]
+    if bad:
+        raise inp.fail(inp.prefix + name, "names libraries not in the table: %s (known: %s)"
+                       % (", ".join(map(str, bad)), ", ".join(sorted(TABLE))))
+    return list(value)
+
+
 def build_libs(inp: Inputs) -> PhasePlan:
-    stage = inp.choice("stage", STAGES, "home")
-    family = cpu_target(inp)[0]
-    opt = inp.choice("optimization_level", [1, 2, 3], 3)
-    mold = inp.bool_setting("mold", False)
-    wanted = inp.setting("packages", None)
-    wanted = sorted(TABLE) if wanted is None else wanted
-    excluded = inp.setting("exclude", [])
-    extra = inp.setting("extra_cflags", {})
-    for var, names in (("packages", wanted), ("exclude", excluded), ("extra_cflags", list(extra))):
-        if not isinstance(names, list) or any(n not in TABLE for n in names):
-            bad = [n for n in (names if isinstance(names, list) else [names]) if n not in TABLE]
-            raise inp.fail(inp.prefix + var, "names libraries not in the table: %s (known: %s)"
-                           % (", ".join(map(str, bad)), ", ".join(sorted(TABLE))))
+    stage = inp["stage"]
+    family = inp.fact("cpu.family")
+    opt = inp["optimization_level"]
+    mold = inp["mold"]
+    wanted = sorted(TABLE) if inp["packages"] is None else _names(inp, "packages", inp["packages"])
+    excluded = _names(inp, "exclude", inp["exclude"])
+    extra = inp["extra_cflags"]
+    _names(inp, "extra_cflags", list(extra))
     for name, flags in extra.items():
         if not isinstance(flags, list) or not all(isinstance(f, str) and f.startswith("-") and " " not in f
                                                   for f in flags):
@@ -103,8 +93,12 @@ def build_libs(inp: Inputs) -> PhasePlan:
     if stage == "nixos":
         config = {"nixpkgs": {"overlays": [overlay(nixos_entries)]}}
     home = {"nixpkgs": {"overlays": [overlay(home_entries)]}} if stage != "none" else {}
+    rebuilt = sorted(set(chosen if stage != "none" else []) | set(BOOTSTRAP if stage == "nixos" else []))
     return PhasePlan(
-        phase="system_libs", config=config, home_config=home, enable=inp.bool_setting("enable", True),
+        phase="system_libs", config=config, home_config=home, enable=inp["enable"],
+        march=[family] if stage != "none" else [],
+        rebuilds={"packages": rebuilt, "bootstrap": sorted(STDENV_BOOTSTRAP.intersection(rebuilt)),
+                  "target": "nixos" if stage == "nixos" else "home"} if rebuilt else None,
         derived={"stage": stage, "cflags": cflags(family, opt, []), "home_packages": chosen,
                  "nixos_packages": BOOTSTRAP if stage == "nixos" else [], "mold": mold},
         description="hardware-tuned system libraries (staged: %s)" % stage,
@@ -113,3 +107,32 @@ def build_libs(inp: Inputs) -> PhasePlan:
                     "nixos": "glibc and zlib system-wide, %d home-manager libraries" % len(chosen)}[stage],
             cflags(family, opt, [])),
     )
+
+
+PHASE = Phase(
+    name="system_libs",
+    order=40,
+    title="Hardware-tuned system libraries, NixOS and home-manager overlays (workstation plan, phases 1.1, 1.2)",
+    description=(
+        "Generates a home-manager module per user with an overlay rebuilding 30+ libraries with the host's "
+        "C(-march), and (stage V(nixos)) a NixOS module with a CFLAGS-only overlay for glibc and zlib.",
+        "An overlay on a package of stdenv's bootstrap (glibc, zlib, xz, bzip2, pcre2, ...) rebuilds every package "
+        "of that package set; the apply engine counts the builds first and refuses a switch above "
+        "C(nixos_apply_max_builds).",
+    ),
+    facts=("cpu.family", "cpu.x86_64_level"),
+    users=True,
+    tags=("nixos", "home-manager", "overlay", "march"),
+    build=build_libs,
+    settings=(
+        Setting("enable", "bool", True, "Default of C(nixperf.system_libs.enable) in the generated modules."),
+        Setting("stage", "str", "home", "V(none): nothing; V(home): the home-manager libraries only (default); "
+                "V(nixos): also glibc and zlib system-wide (high risk, rebuilds everything).", choices=STAGES),
+        Setting("packages", "list", None, "Libraries of the table to rebuild; null = all of them.",
+                elements="str"),
+        Setting("exclude", "list", [], "Libraries of the table to leave alone.", elements="str"),
+        Setting("extra_cflags", "dict", {}, "Extra CFLAGS per library, e.g. C({curl: [-DNDEBUG]})."),
+        Setting("mold", "bool", False, "Link the home-manager libraries with mold (never the bootstrap ones)."),
+        Setting("optimization_level", "int", 3, "C(-O) level (1-3).", choices=(1, 2, 3)),
+    ),
+)

@@ -27,11 +27,12 @@ from __future__ import annotations
 import re
 from typing import Any, Dict
 
-from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixForce
-from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, PhasePlan, register
+
+from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixForce, NixMarker
+from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, Phase, PhasePlan, Setting
 
 # nixos/modules/config/zram.nix: types.enum [ "842" "lzo" "lzo-rle" "lz4" "lz4hc" "zstd" ]
-ZRAM_ALGORITHMS = ["842", "lzo", "lzo-rle", "lz4", "lz4hc", "zstd"]
+ZRAM_ALGORITHMS = ("842", "lzo", "lzo-rle", "lz4", "lz4hc", "zstd")
 # swapon(8): priority -1 .. 32767
 SWAP_PRIORITY = (-1, 32767)
 GIB = 1024
@@ -56,10 +57,8 @@ def dirty_ratios(total_mib: int) -> Dict[str, int]:
 
 
 def _sysctl_extra(inp: Inputs) -> Dict[str, Any]:
-    extra = inp.setting("sysctl_extra", {})
+    extra = inp["sysctl_extra"]
     var = inp.prefix + "sysctl_extra"
-    if not isinstance(extra, dict):
-        raise inp.fail(var, "must be a mapping of sysctl key to value, got %r" % (extra,))
     out = {}
     for key, value in extra.items():
         if not isinstance(key, str) or not SYSCTL_KEY.fullmatch(key):
@@ -68,37 +67,34 @@ def _sysctl_extra(inp: Inputs) -> Dict[str, Any]:
         if key in MANAGED_SYSCTLS:
             raise inp.fail(var, "key %s is managed by its own variable (%s%s)"
                            % (key, inp.prefix, key.split(".", 1)[1]))
-        if isinstance(value, bool) or not isinstance(value, (int, str, dict)):
+        if isinstance(value, bool) or not isinstance(value, (int, str, NixMarker)):
             raise inp.fail(var, "value of %s must be an integer, a string or a Nix marker, got %r" % (key, value))
         out[key] = value
     return out
 
 
-@register("memory", "memory_")
 def build_memory(inp: Inputs) -> PhasePlan:
-    total = inp.fact("memory.total_mib", lo=512, hi=64 * 1024 * 1024, hint="total RAM in MiB, e.g. 16384")
-    enable = inp.bool_setting("enable", True)
-    zram = inp.bool_setting("zram_enable", True)
-    algorithm = inp.choice("zram_algorithm", ZRAM_ALGORITHMS, "zstd")
-    percent = inp.int_setting("zram_memory_percent", 1, 100, None)
+    total = inp.fact("memory.total_mib")
+    zram = inp["zram_enable"]
+    algorithm = inp["zram_algorithm"]
+    percent = inp["zram_memory_percent"]
     percent = zram_percent(total) if percent is None else percent
-    priority = inp.int_setting("zram_priority", SWAP_PRIORITY[0], SWAP_PRIORITY[1], 100)
-    swappiness = inp.int_setting("swappiness", 0, 200, 67)
-    vfs = inp.int_setting("vfs_cache_pressure", 1, 1000, 125)
+    priority = inp["zram_priority"]
+    swappiness = inp["swappiness"]
+    vfs = inp["vfs_cache_pressure"]
     derived_dirty = dirty_ratios(total)
-    dirty = inp.int_setting("dirty_ratio", 1, 100, None) or derived_dirty["dirty_ratio"]
-    background = inp.int_setting("dirty_background_ratio", 1, 100, None)
+    dirty = inp["dirty_ratio"] or derived_dirty["dirty_ratio"]
+    background = inp["dirty_background_ratio"]
     if background is None:
         background = max(1, dirty // 2)
     if background >= dirty:
         raise inp.fail(inp.prefix + "dirty_background_ratio",
                        "(%d) must be below %sdirty_ratio (%d): the kernel starts background write-back "
                        "before it throttles writers" % (background, inp.prefix, dirty))
-    overcommit = inp.choice("overcommit_memory", [0, 1, 2], 0)
-    overcommit_ratio = inp.int_setting("overcommit_ratio", 0, 1000, 50)
-    panic = inp.choice("panic_on_oom", [0, 1, 2], 0)
+    overcommit = inp["overcommit_memory"]
+    overcommit_ratio = inp["overcommit_ratio"]
+    panic = inp["panic_on_oom"]
     extra = _sysctl_extra(inp)
-
     sysctl: Dict[str, Any] = {
         # zram makes swapping cheap, so the plan (v2.1) swaps earlier (67) and
         # reclaims dentries/inodes a bit harder (125); forced because NixOS
@@ -130,10 +126,54 @@ def build_memory(inp: Inputs) -> PhasePlan:
         phase="memory",
         config=config,
         derived=derived,
-        enable=enable,
+        enable=inp["enable"],
         description="zram swap and kernel memory tuning",
         note="zram %s, %d MiB RAM: %s" % (
             "%s %d%% (%d MiB) priority %d" % (algorithm, percent, total * percent // 100, priority) if zram
             else "off", total, "dirty %d/%d%%, swappiness %d, vfs_cache_pressure %d"
             % (dirty, background, swappiness, vfs)),
     )
+
+
+PHASE = Phase(
+    name="memory",
+    order=10,
+    title="zram swap and kernel memory tuning (workstation plan, phase 0)",
+    description=(
+        "Generates C(nixperf/memory.nix), a NixOS module setting C(zramSwap) and C(boot.kernel.sysctl) from the "
+        "host's RAM size, and wires it into the generated C(nixperf/default.nix).",
+        "Range and cross-field checks (memory percent 1-100, priority -1..32767, background ratio below dirty "
+        "ratio, sysctl key syntax) run in the C(nixperf.tuning.phase) action before any file is written.",
+    ),
+    facts=("memory.total_mib",),
+    tags=("nixos", "zram", "sysctl", "performance"),
+    build=build_memory,
+    settings=(
+        Setting("enable", "bool", True, "Default of C(nixperf.memory.enable) in the generated module (false keeps "
+                "the file, inert)."),
+        Setting("zram_enable", "bool", True, "zram compressed swap in RAM."),
+        Setting("zram_algorithm", "str", "zstd", "Compression algorithm (zram.nix enum): zstd compresses best, lz4 "
+                "is fastest.", choices=ZRAM_ALGORITHMS),
+        Setting("zram_memory_percent", "int", None, "zram device size in % of RAM (1-100); null = min(75 % of RAM, "
+                "16 GiB) (16 GiB RAM -> 75).", lo=1, hi=100),
+        Setting("zram_priority", "int", 100, "Swap priority of zram, above any disk swap (-1 .. 32767).",
+                lo=SWAP_PRIORITY[0], hi=SWAP_PRIORITY[1]),
+        Setting("swappiness", "int", 67, "C(vm.swappiness) (0-200), forced: 67 is the plan's v2.1 value for zram "
+                "(swap to zram is cheap).", lo=0, hi=200),
+        Setting("vfs_cache_pressure", "int", 125, "C(vm.vfs_cache_pressure) (1-1000), forced: 125 reclaims "
+                "dentries/inodes a bit sooner on a zram desktop.", lo=1, hi=1000),
+        Setting("dirty_ratio", "int", None, "C(vm.dirty_ratio) (1-100), forced; null = keep ~1.6 GiB of dirty "
+                "pages (16 GiB RAM -> 10).", lo=1, hi=100),
+        Setting("dirty_background_ratio", "int", None, "C(vm.dirty_background_ratio) (1-100, below the dirty "
+                "ratio), forced; null = half of the dirty ratio (16 GiB RAM -> 5).", lo=1, hi=100),
+        Setting("overcommit_memory", "int", 0, "C(vm.overcommit_memory): 0 heuristic (plan), 1 always, 2 strict.",
+                choices=(0, 1, 2)),
+        Setting("overcommit_ratio", "int", 50, "C(vm.overcommit_ratio), written only with overcommit_memory 2 "
+                "(ignored by the kernel otherwise).", lo=0, hi=1000),
+        Setting("panic_on_oom", "int", 0, "C(vm.panic_on_oom): 0 lets the OOM killer work (plan).",
+                choices=(0, 1, 2)),
+        Setting("sysctl_extra", "dict", {}, "More sysctls, key -> integer, string or Nix code marker (this "
+                "variable takes Nix code: C({_nix: ...}) and the C(nix_*) filters). Keys must be dotted sysctl "
+                "names without spaces and may not redefine the keys above.", nix_code=True),
+    ),
+)

@@ -22,28 +22,22 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw
-from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, PhasePlan, register
-
-VENDORS = ["nvidia", "amd", "intel", "none"]
-CODECS = ["mpeg2", "vc1", "h264", "hevc", "vp8", "vp9", "av1", "jpeg"]
+from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, Phase, PhasePlan, Setting
 
 
 def _packages(names: List[str]) -> List[NixRaw]:
     return [NixRaw("pkgs." + n) for n in names]
 
 
-@register("gpu_video", "gpu_video_")
 def build_gpu(inp: Inputs) -> PhasePlan:
-    vendor = inp.fact("gpu.vendor", kind=str, choices=VENDORS)
-    enable = inp.bool_setting("enable", True)
-    enable32 = inp.bool_setting("enable_32bit", True)
-    decode = []
+    vendor = inp.fact("gpu.vendor")
+    enable32 = inp["enable_32bit"]
+    decode: List[str] = []
     if vendor != "none":
-        decode = inp.fact("gpu.decode", kind=list, hint="codecs the GPU decodes, e.g. [h264, hevc, vp9]")
-        unknown = [c for c in decode if c not in CODECS]
-        if unknown:
-            raise inp.fail("nixperf_hardware.gpu.decode", "has unknown codecs %s (known: %s)"
-                           % (", ".join(map(str, unknown)), ", ".join(CODECS)))
+        decode = inp.fact("gpu.decode", None)
+        if decode is None:
+            raise inp.fail("nixperf_hardware.gpu.decode", "is missing; set it in the host's inventory file (codecs "
+                           "the GPU decodes, e.g. [h264, hevc, vp9])")
     graphics: Dict[str, Any] = {"enable": True}
     env: Dict[str, str] = {}
     params: List[str] = []
@@ -54,7 +48,10 @@ def build_gpu(inp: Inputs) -> PhasePlan:
                "MOZ_DISABLE_RDD_SANDBOX": "1"}
         params = ["nvidia-drm.modeset=1"]
     elif vendor == "intel":
-        generation = inp.fact("gpu.generation", lo=1, hi=100, hint="Intel graphics generation, e.g. 9 for Skylake")
+        generation = inp.fact("gpu.generation", None)
+        if generation is None:
+            raise inp.fail("nixperf_hardware.gpu.generation", "is missing; an Intel GPU needs it to pick its VA-API "
+                           "driver (Intel graphics generation, e.g. 9 for Skylake)")
         if generation >= 8:
             packages, driver = ["intel-media-driver"], "iHD"
         else:
@@ -73,9 +70,30 @@ def build_gpu(inp: Inputs) -> PhasePlan:
     if params:
         config["boot"] = {"kernelParams": params}
     return PhasePlan(
-        phase="gpu_video", config=config, enable=enable,
+        phase="gpu_video", config=config, enable=inp["enable"],
         derived={"vendor": vendor, "decode": list(decode), "av1": "av1" in decode,
                  "libva_driver": env.get("LIBVA_DRIVER_NAME"), "packages": packages},
         description="VA-API / VDPAU video acceleration for the host's GPU",
         note="GPU %s: hardware decode of %s." % (vendor, ", ".join(decode) if decode else "nothing (software only)"),
     )
+
+
+PHASE = Phase(
+    name="gpu_video",
+    order=70,
+    title="VA-API / VDPAU video acceleration for the host's GPU (workstation plan, phase 5)",
+    description=(
+        "Generates C(nixperf/gpu_video.nix): C(hardware.graphics) with the VA-API / VDPAU drivers of the host's GPU "
+        "vendor (C(nixperf_hardware.gpu.vendor)), their environment variables and, for NVIDIA, "
+        "C(nvidia-drm.modeset=1).",
+        "Returns the codecs the GPU decodes (C(nixperf_planned.plan.derived.gpu_video.decode)) for validation.",
+    ),
+    facts=("gpu.vendor",),
+    tags=("nixos", "vaapi", "video", "gpu"),
+    build=build_gpu,
+    settings=(
+        Setting("enable", "bool", True, "Default of C(nixperf.gpu_video.enable) in the generated module."),
+        Setting("enable_32bit", "bool", True, "32-bit graphics libraries (Steam, Wine); ignored on a GPU-less "
+                "host."),
+    ),
+)

@@ -43,11 +43,11 @@ from collections.abc import Mapping
 from typing import Any, Dict, List
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, attr_name, to_nix
-from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, PhasePlan, register
-from ansible_collections.nixperf.tuning.plugins.module_utils.slices import fmt, size_mib
+from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, Phase, PhasePlan, Setting
+from ansible_collections.nixperf.tuning.plugins.module_utils.phases.resource_slices import user_limits
+from ansible_collections.nixperf.tuning.plugins.module_utils.sizes import fmt, parse_mib
 
-SESSIONS = ["x11", "wayland"]
-VENDORS = ["nvidia", "amd", "intel", "none"]
+SESSIONS = ("x11", "wayland")
 # wrapper name -> nixpkgs attribute, real binary, V8 heap MiB, MemoryHigh, MemoryMax, CPUQuota %
 KNOWN: Dict[str, Dict[str, Any]] = {
     "discord": {"package": "discord", "binary": "Discord", "v8_heap_mib": 1024,
@@ -148,19 +148,39 @@ def _app(inp: Inputs, index: int, raw: Any, total_mib: int, threads: int) -> Dic
     if not known and (raw.get("binary") is None or raw.get("package") is None):
         raise inp.fail(var, "is not an app this role knows (%s): give its nixpkgs attribute as package and its "
                        "executable as binary" % ", ".join(sorted(KNOWN)))
+    given = {k: v for k, v in raw.items() if v is not None}
     app: Dict[str, Any] = dict(DEFAULTS, **known)
-    app.update({k: v for k, v in raw.items() if v is not None})
+    app.update(given)
     if not isinstance(app["package"], str) or not _ATTR.fullmatch(app["package"]):
         raise inp.fail(var + ".package", "must be a nixpkgs attribute path such as signal-desktop, got %r"
                        % (app["package"],))
     if not isinstance(app["binary"], str) or not _BINARY.fullmatch(app["binary"]):
         raise inp.fail(var + ".binary", "must be an executable name in the package's bin/ (no '/'), got %r"
                        % (app["binary"],))
-    heap = inp.int_value(var + ".v8_heap_mib", app["v8_heap_mib"], 128, 65536)
-    high = size_mib(inp, "apps[%d].memory_high" % index, app["memory_high"])
-    hard = size_mib(inp, "apps[%d].memory_max" % index, app["memory_max"])
-    quota = inp.int_value(var + ".cpu_quota", app["cpu_quota"], 1, 100000)
-    oom = inp.int_value(var + ".oom_score_adjust", app["oom_score_adjust"], -1000, 1000)
+
+    def size(key: str) -> int:
+        mib = parse_mib(app[key])
+        if mib is None:
+            raise inp.fail(var + "." + key, "must be a size of at least 1M such as 512M, 2.5G or 12G, got %r"
+                           % (app[key],))
+        return mib
+
+    # Values the user did not give fit the host: a small host gets smaller limits, never an error about a
+    # variable nobody set.  Values the user gave are checked as they are.
+    slice_max = user_limits(total_mib, threads)["memory_max_mib"]
+    hard = size("memory_max")
+    if "memory_max" not in given:
+        hard = min(hard, slice_max)
+    high = size("memory_high")
+    if "memory_high" not in given and high > hard:
+        high = max(1, hard * 3 // 4)
+    heap = inp.as_int(var + ".v8_heap_mib", app["v8_heap_mib"], 128, 65536)
+    if "v8_heap_mib" not in given and heap >= hard:
+        heap = max(128, hard // 2)
+    quota = inp.as_int(var + ".cpu_quota", app["cpu_quota"], 1, 100000)
+    if "cpu_quota" not in given:
+        quota = min(quota, threads * 100)
+    oom = inp.as_int(var + ".oom_score_adjust", app["oom_score_adjust"], -1000, 1000)
     if oom < 100:
         raise inp.fail(var + ".oom_score_adjust", "(%d) must be 100 or more: a user's apps start at 100 and may not "
                        "lower it without CAP_SYS_RESOURCE (the plan's -100 fails)" % oom)
@@ -169,7 +189,7 @@ def _app(inp: Inputs, index: int, raw: Any, total_mib: int, threads: int) -> Dic
     if hard > total_mib:
         raise inp.fail(var + ".memory_max", "(%s) is more than the host's RAM (%s)" % (fmt(hard), fmt(total_mib)))
     if heap >= hard:
-        raise inp.fail(var + ".v8_heap_mib", "(%d MiB) must be below memory_max (%s): the V8 heap has to fit in "
+        raise inp.fail(var + (".v8_heap_mib" if "v8_heap_mib" in given else ".memory_max"), "(%d MiB heap) must be below memory_max (%s): the V8 heap has to fit in "
                        "the app's memory with room for the renderer and GPU processes" % (heap, fmt(hard)))
     if quota > threads * 100:
         raise inp.fail(var + ".cpu_quota", "(%d %%) is more than the host's %d threads can give (%d %%)"
@@ -177,23 +197,21 @@ def _app(inp: Inputs, index: int, raw: Any, total_mib: int, threads: int) -> Dic
     extra = app.get("extra_flags") or []
     if not isinstance(extra, list) or not all(isinstance(f, str) and _FLAG.fullmatch(f) for f in extra):
         raise inp.fail(var + ".extra_flags", "must be a list of switches like --force-dark-mode, got %r" % (extra,))
-    gpu = app.get("gpu", True)
-    if not isinstance(gpu, bool):
-        raise inp.fail(var + ".gpu", "must be true or false, got %r" % (gpu,))
+    gpu = inp.as_bool(var + ".gpu", app.get("gpu", True))
     return {"name": name, "package": app["package"], "binary": app["binary"], "v8_heap_mib": heap,
             "memory_high_mib": high, "memory_max_mib": hard, "cpu_quota": quota, "oom_score_adjust": oom,
             "extra_flags": list(extra), "gpu": gpu}
 
 
-@register("electron_apps", "electron_apps_")
 def build_electron(inp: Inputs) -> PhasePlan:
-    vendor = inp.fact("gpu.vendor", kind=str, choices=VENDORS)
-    total = inp.fact("memory.total_mib", lo=512, hi=64 * 1024 * 1024)
-    threads = inp.fact("cpu.threads", lo=1, hi=4096)
-    session = inp.choice("session", SESSIONS)
-    raw_apps = inp.setting("apps", [])
-    if not isinstance(raw_apps, list):
-        raise inp.fail(inp.prefix + "apps", "must be a list of apps, got %r" % (raw_apps,))
+    vendor = inp.fact("gpu.vendor")
+    total = inp.fact("memory.total_mib")
+    threads = inp.fact("cpu.threads")
+    session = inp["session"] or inp.desktop.get("session")
+    if session is None:
+        raise inp.fail(inp.prefix + "session", "is not set and nixperf_desktop.session is missing: set one of them "
+                       "to x11 or wayland (it picks the GPU flags)")
+    raw_apps = inp["apps"]
     apps = [_app(inp, i, raw, total, threads) for i, raw in enumerate(raw_apps)]
     commands: Dict[str, str] = {}
     for app in apps:
@@ -208,7 +226,7 @@ def build_electron(inp: Inputs) -> PhasePlan:
         packages.append(wrapper(app, flags if app["gpu"] else [], list(dict.fromkeys([app["name"], app["binary"]]))))
     home: Dict[str, Any] = {"home": {"packages": packages}} if packages else {}
     return PhasePlan(
-        phase="electron_apps", config=None, home_config=home, enable=inp.bool_setting("enable", True),
+        phase="electron_apps", config=None, home_config=home, enable=inp["enable"],
         derived={"gpu_flags": flags, "session": session, "vendor": vendor,
                  "apps": {a["name"]: {"binary": a["binary"], "package": a["package"],
                                       "memory_high": fmt(a["memory_high_mib"]), "memory_max": fmt(a["memory_max_mib"]),
@@ -218,3 +236,35 @@ def build_electron(inp: Inputs) -> PhasePlan:
         note="%d apps; GPU %s on %s: %s." % (
             len(apps), vendor, session, "%d GPU flags" % len(flags) if flags else "no GPU flags"),
     )
+
+
+PHASE = Phase(
+    name="electron_apps",
+    order=60,
+    title="Electron apps with GPU flags, a V8 heap cap and systemd cgroup limits (workstation plan, phase 3)",
+    description=(
+        "Generates a home-manager module per user (C(~/.config/home-manager/nixperf/electron_apps.nix)) that "
+        "installs, for each app, a wrapper under the app's name and its real binary name. The wrapper starts the app "
+        "in a transient C(systemd-run --user --scope) unit C(app-<name>-<pid>-<time>.scope) with C(MemoryHigh), "
+        "C(MemoryMax) and C(CPUQuota), raises its OOM score with C(choom), and passes the GPU flags of the host's "
+        "GPU vendor and session and C(--js-flags=--max-old-space-size).",
+        "Known apps bring their package, binary and the plan's limits; other apps must name C(package) and "
+        "C(binary). Limits you do not set fit the host (never above the user slice's C(MemoryMax) or the host's "
+        "threads); limits you set are checked as they are.",
+    ),
+    facts=("gpu.vendor", "memory.total_mib", "cpu.threads"),
+    users=True,
+    tags=("home-manager", "electron", "chromium", "cgroups"),
+    build=build_electron,
+    settings=(
+        Setting("enable", "bool", True, "Default of C(nixperf.electron_apps.enable) in the generated home-manager "
+                "module."),
+        Setting("session", "str", None, "Display session, V(x11) or V(wayland) (picks the GPU flag set); null = "
+                "C(nixperf_desktop.session).", choices=SESSIONS),
+        Setting("apps", "list", [], "Apps to wrap: names the role knows (%s) or mappings with C(name), C(package) "
+                "(nixpkgs attribute path), C(binary), and optional C(v8_heap_mib), C(memory_high), C(memory_max) "
+                "(sizes like V(2.5G)), C(cpu_quota) (percent of one thread), C(oom_score_adjust) (100 to 1000), "
+                "C(extra_flags) (list of C(--switches)) and C(gpu) (false drops the GPU flags for this app)."
+                % ", ".join(sorted(KNOWN)), elements="raw"),
+    ),
+)
