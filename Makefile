@@ -13,12 +13,13 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export NIX_REMOTE ?= dummy://
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup nix run test bench unit integration molecule lint sanity clean
+.PHONY: help setup nix run test bench generate unit integration molecule lint sanity clean
 
 help:
 	@echo "make run    set up (venv, pinned deps, nix-instantiate) and render every host into ./build/"
 	@echo "make test   set up, then every test tier: pytest, molecule, ansible-lint, ansible-test sanity"
 	@echo "            (tiers alone: make unit | integration | molecule | lint | sanity)"
+	@echo "make generate  phase roles' defaults / argument specs / tasks from their declarations"
 	@echo "make bench  set up, then measure the performance targets: one table, JSON in benchmarks/results/"
 
 $(VENV)/.installed: requirements.txt
@@ -49,6 +50,11 @@ test: setup
 # The performance targets (README, "Performance"): prints the table, writes benchmarks/results/latest.json.
 bench: setup
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# Each phase role's defaults, argument spec, tasks and metadata from its declaration in
+# plugins/module_utils/phases/<phase>.py (tests/unit/test_declarations.py fails when they are stale).
+generate: $(VENV)/.installed
+	$(BIN)/python scripts/generate.py
 
 # pytest exits 5 when it collects nothing: that is a failure here too.
 unit:

@@ -3,28 +3,35 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Plan one phase on the controller: validate, derive, render; no remote call.
 
-The rendered module is added to the host's plan (the ``nixperf_plan`` fact);
-the ``write`` role writes the whole plan in one round trip.
+The action reads the phase's role variables itself (``<phase>_<setting>``, as declared in
+``module_utils/phases/<phase>.py``) and the host's facts, and returns the host's plan so far in its result
+(``plan``).  The phase roles register that result as ``nixperf_planned``: a registered variable lives for one
+run and is never written to a fact cache.  ``nixperf.tuning.write_plan`` (the ``write`` role) then writes the
+whole plan in one round trip; a phase role used on its own writes its part right away.
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.nixperf.tuning.plugins.action.write_files import Writer
-from ansible_collections.nixperf.tuning.plugins.module_utils.layout import LayoutError, layout
+from ansible_collections.nixperf.tuning.plugins.module_utils.facts import FactError, check_users
+from ansible_collections.nixperf.tuning.plugins.module_utils.layout import Layout, LayoutError, layout
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError, header_comment, nix_module, render
-from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build, known_phases
+from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, PhasePlan, build, get, known_phases
 
 # Import every builder now: the strategy loads this plugin in the controller's main process, so the
 # forked worker of each task and host inherits them instead of importing them again.
 known_phases()
 
-PLAN_FACT = "nixperf_plan"
-# read-only modules a phase may run on the host before its plan is accepted (apply mode)
-PROBES = ("nixperf.tuning.hardware_facts",)
+# the variable each phase task registers its result as; its ``plan`` is the host's plan so far
+PLANNED_VAR = "nixperf_planned"
+
+# role variable of the write role -> write_files argument, for a phase role used on its own
+WRITE_SETTINGS = {"write_backup": "backup", "write_validate": "validate", "write_in_process": "in_process",
+                  "write_shadow_dir": "shadow_dir"}
 
 
 def template_var(templar, task_vars: Dict[str, Any], name: str, default: Any = None) -> Any:
@@ -33,7 +40,7 @@ def template_var(templar, task_vars: Dict[str, Any], name: str, default: Any = N
     return default if value is None else templar.template(value)
 
 
-def host_layout(templar, task_vars: Dict[str, Any]):
+def host_layout(templar, task_vars: Dict[str, Any]) -> Layout:
     """The host's Layout from its (templated) nixperf_* variables."""
 
     def var(name: str) -> Any:
@@ -49,13 +56,69 @@ def host_layout(templar, task_vars: Dict[str, Any]):
     )
 
 
-def empty_plan() -> Dict[str, Any]:
-    return {"files": {}, "indexes": [], "require_import": None, "mode": None, "root": None}
+def run_id(task) -> Optional[str]:
+    """The play a task belongs to: a plan from another play (or another run) is never continued."""
+    node = task
+    while node is not None:
+        play = getattr(node, "_play", None)
+        if play is not None:
+            return getattr(play, "_uuid", None)
+        node = getattr(node, "_parent", None)
+    return None
 
 
-# role variable of the write role -> write_files argument, for a phase role used on its own
-WRITE_SETTINGS = {"write_backup": "backup", "write_validate": "validate", "write_in_process": "in_process",
-                  "write_shadow_dir": "shadow_dir"}
+def new_plan(where: Layout, run: Optional[str]) -> Dict[str, Any]:
+    return {"run": run, "files": {}, "indexes": [], "mode": where.mode, "root": where.root,
+            "require_import": None, "scope": [], "home_configs": {}, "cpu_targets": {"march": [], "goamd64": []},
+            "live_cpu": None, "rebuilds": {}, "derived": {}}
+
+
+def current_plan(task_vars: Dict[str, Any], where: Layout, run: Optional[str]) -> Dict[str, Any]:
+    """The host's plan so far in this play (a deep-enough copy), or a new one."""
+    planned = task_vars.get(PLANNED_VAR)
+    plan = planned.get("plan") if isinstance(planned, dict) else None
+    if not isinstance(plan, dict) or plan.get("run") != run or plan.get("root") != where.root:
+        return new_plan(where, run)
+    out = dict(new_plan(where, run), **plan)
+    for key in ("files", "home_configs", "rebuilds", "derived"):
+        out[key] = dict(out[key] or {})
+    out["indexes"] = list(out["indexes"] or [])
+    out["scope"] = list(out["scope"] or [])
+    out["cpu_targets"] = {k: list(v) for k, v in (out["cpu_targets"] or {}).items()}
+    return out
+
+
+def plan_files(built: PhasePlan, where: Layout, role: str, nixos: Optional[Tuple[str, List[str]]],
+               data: Dict[str, Tuple[str, List[str]]],
+               home: Dict[str, Tuple[str, Tuple[str, List[str]]]]) -> Dict[str, Dict[str, Any]]:
+    """Every file a phase's plan puts on the host: path -> write_files entry, owned by the phase."""
+    out: Dict[str, Dict[str, Any]] = {}
+
+    def add(path: str, content: str, raw: List[str], mode: Optional[str] = None) -> None:
+        entry: Dict[str, Any] = {"path": path, "content": content, "raw_fragments": raw, "phase": built.phase}
+        if mode:
+            entry["mode"] = mode
+        out[path] = entry
+
+    if nixos is not None:
+        add(where.nixos_module(built.phase), nixos[0], nixos[1])
+    for rel, (body, body_raw) in sorted(data.items()):
+        add(os.path.join(where.nixos_dir, rel), header_comment(role, "Data, not a module.") + body + "\n", body_raw)
+    for _user, (directory, (text, raw)) in sorted(home.items()):
+        add(os.path.join(directory, built.phase + ".nix"), text, raw)
+    for rel, spec in sorted(built.files.items()):
+        spec = spec if isinstance(spec, dict) else {"content": spec}
+        norm = os.path.normpath(rel)
+        if os.path.isabs(rel) or norm.startswith("..") or norm == ".":
+            raise PhaseError("phase %s: file %r must be a path below the host's root" % (built.phase, rel))
+        if not isinstance(spec.get("content"), str):
+            raise PhaseError("phase %s: file %s needs text content" % (built.phase, rel))
+        add(os.path.join(where.root, norm), spec["content"], [], spec.get("mode"))
+    return out
+
+
+def _add_unique(items: List[str], more: List[str]) -> List[str]:
+    return sorted(set(items) | set(more))
 
 
 class ActionModule(Writer, ActionBase):
@@ -63,6 +126,23 @@ class ActionModule(Writer, ActionBase):
     _supports_check_mode = True
     _supports_async = False
     _requires_connection = False
+
+    def role_settings(self, phase: str, task_vars: Dict[str, Any]) -> Dict[str, Any]:
+        """The phase's settings from its role variables (``<phase>_<name>``), templated; unset ones omitted."""
+        declared = get(phase)
+        out = {}
+        for s in declared.settings:
+            name = declared.prefix + s.name
+            if name in task_vars:
+                out[s.name] = template_var(self._templar, task_vars, name)
+        return out
+
+    def finish(self, plan: Dict[str, Any], scope: List[str], task_vars: Dict[str, Any]) -> Dict[str, Any]:
+        """Write ``plan`` now, as the phase it speaks for, with the write role's variables where set."""
+        plan = dict(plan, scope=scope)
+        settings = {arg: template_var(self._templar, task_vars, name) for name, arg in WRITE_SETTINGS.items()}
+        settings = {k: v for k, v in settings.items() if v is not None}
+        return self.write(dict(settings, role="write", plan=plan), task_vars)
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -72,87 +152,79 @@ class ActionModule(Writer, ActionBase):
         args = self._task.args
         phase = args.get("phase")
         role = args.get("role") or phase
-        settings = args.get("settings") or {}
-        hardware = args.get("hardware")
-        if hardware is None:
-            hardware = self._templar.template(task_vars.get("nixperf_hardware"))
         try:
+            declared = get(phase, host)
+            settings = args.get("settings")
+            if settings is None:
+                settings = self.role_settings(phase, task_vars)
+            hardware = args.get("hardware")
+            if hardware is None:
+                hardware = template_var(self._templar, task_vars, "nixperf_hardware")
+            users_var = template_var(self._templar, task_vars, "nixperf_users")
+            desktop = template_var(self._templar, task_vars, "nixperf_desktop")
             where = host_layout(self._templar, task_vars)
-            plan = build(phase, host, settings, hardware)
+            built = build(phase, host, settings, hardware, users_var if declared.users else None, desktop)
+            # the facts are checked as a whole for every phase (in build); users by the phases that write homes
+            users = check_users(host, users_var) if declared.users else []
             nixos = None
-            if plan.config is not None:
-                nixos = nix_module(plan.phase, plan.config, role=role, description=plan.description,
-                                   enable=plan.enable, note=plan.note, always=plan.always)
-            data = {rel: render(value) for rel, value in plan.data_files.items()}
+            if built.config is not None:
+                nixos = nix_module(built.phase, built.config, role=role, description=built.description,
+                                   enable=built.enable, note=built.note, always=built.always, markers=False)
+            data = {rel: render(value, markers=False) for rel, value in built.data_files.items()}
             home = {}
-            if plan.home_config is not None:
-                users = [u.get("name") if isinstance(u, dict) else u
-                         for u in (self._templar.template(task_vars.get("nixperf_users")) or [])]
+            if built.home_config is not None:
                 if not users:
                     raise PhaseError("host %s: nixperf_users is empty; phase %s writes a home-manager module for "
-                                     "each user" % (host, plan.phase))
-                home_text = nix_module(plan.phase, plan.home_config, role=role, description=plan.description,
-                                       enable=plan.home_enable, note=plan.note)
-                home = {where.home_dir(u): home_text for u in users}
-        except (PhaseError, LayoutError, NixError) as exc:
+                                     "each user" % (host, built.phase))
+                home_text = nix_module(built.phase, built.home_config, role=role, description=built.description,
+                                       enable=built.home_enable, note=built.note, markers=False)
+                home = {u: (where.home_dir(u), home_text) for u in users}
+        except (PhaseError, FactError, LayoutError, NixError) as exc:
             result.update(failed=True, msg=str(exc))
             return result
-        probe_facts: Dict[str, Any] = {}
-        probe = args.get("probe")
-        if probe and boolean(probe.get("enabled", True)):
-            # one read-only module on the host (the live CPU guard): part of this task, not a task of its own
-            if probe.get("module") not in PROBES:
-                result.update(failed=True, msg="host %s: probe module must be one of %s, got %r"
-                              % (host, ", ".join(PROBES), probe.get("module")))
-                return result
-            probed = self._execute_module(module_name=probe["module"], module_args=dict(probe.get("args") or {}),
-                                          task_vars=task_vars)
-            if probed.get("failed"):
-                result.update(failed=True, msg=probed.get("msg"), probe=probed)
-                return result
-            probe_facts = probed.get("ansible_facts") or {}
-        current = (task_vars.get("ansible_facts") or {}).get(PLAN_FACT) or empty_plan()
-        new = {
-            "files": dict(current.get("files") or {}),
-            "indexes": list(current.get("indexes") or []),
-            "mode": where.mode,
-            "root": where.root,
-            "require_import": current.get("require_import"),
-        }
-        path = where.nixos_module(plan.phase)
-        planned = []
-        if nixos is not None:
-            new["files"][path] = {"path": path, "content": nixos[0], "raw_fragments": nixos[1]}
-            planned.append(path)
-        for rel, (body, body_raw) in sorted(data.items()):
-            data_path = os.path.join(where.nixos_dir, rel)
-            planned.append(data_path)
-            new["files"][data_path] = {"path": data_path, "raw_fragments": body_raw,
-                                       "content": header_comment(role, "Data, not a module.") + body + "\n"}
-        for directory, (home_text, home_raw) in sorted(home.items()):
-            home_path = os.path.join(directory, plan.phase + ".nix")
-            new["files"][home_path] = {"path": home_path, "content": home_text, "raw_fragments": home_raw}
-            planned.append(home_path)
+
+        run = run_id(self._task)
+        new = current_plan(task_vars, where, run)
+        try:
+            files = plan_files(built, where, role, nixos, data, home)
+        except PhaseError as exc:
+            result.update(failed=True, msg="host %s: %s" % (host, exc))
+            return result
+        # a phase planned twice in one play replaces its own files
+        new["files"] = {k: v for k, v in new["files"].items() if v.get("phase") != built.phase}
+        new["files"].update(files)
+        planned = list(files)
+        path = where.nixos_module(built.phase)
+        for user, (directory, _text) in sorted(home.items()):
+            new["home_configs"][user] = os.path.dirname(directory)
             if directory not in new["indexes"]:
                 new["indexes"].append(directory)
         if where.nixos_dir not in new["indexes"]:
             new["indexes"].append(where.nixos_dir)
         if where.mode == "apply":
             new["require_import"] = {"directory": where.nixos_dir, "candidates": where.entry_files}
+            new["live_cpu"] = {
+                "enabled": boolean(template_var(self._templar, task_vars, "nixperf_check_live_cpu", True)),
+                "root": where.root, "expected": hardware}
+        new["cpu_targets"]["march"] = _add_unique(new["cpu_targets"].get("march", []), built.march)
+        new["cpu_targets"]["goamd64"] = _add_unique(new["cpu_targets"].get("goamd64", []), built.goamd64)
+        new["rebuilds"].pop(built.phase, None)
+        if built.rebuilds:
+            new["rebuilds"][built.phase] = built.rebuilds
+        new["derived"][built.phase] = built.derived
+        new["scope"] = _add_unique(new["scope"], [built.phase])
         if not boolean(template_var(self._templar, task_vars, "nixperf_write_deferred", False)):
-            # the role runs on its own: write now, in this task, with the write role's variables where set
-            settings = {arg: template_var(self._templar, task_vars, name) for name, arg in WRITE_SETTINGS.items()}
-            settings = {k: v for k, v in settings.items() if v is not None}
-            written = self.write(dict(settings, role="write", plan=new), task_vars)
+            # the role runs on its own: write now, in this task; it speaks for its own phase only
+            written = self.finish(new, [built.phase], task_vars)
             result.update({k: v for k, v in written.items() if k != "invocation"})
-            if written.get("failed"):
+            if result.get("failed"):
                 return result
         result.update(
             path=path if nixos is not None else None,
             paths=planned,
-            derived=plan.derived,
-            enabled=plan.enable,
-            msg="planned %s (%s)" % (", ".join(planned), "enabled" if plan.enable else "disabled"),
-            ansible_facts=dict(probe_facts, **{PLAN_FACT: new, "nixperf_" + plan.phase: plan.derived}),
+            derived=built.derived,
+            enabled=built.enable,
+            plan=new,
+            msg="planned %s (%s)" % (", ".join(planned), "enabled" if built.enable else "disabled"),
         )
         return result
