@@ -10,8 +10,9 @@ short_description: One-screen summary of the generated files per host
 version_added: 0.1.0
 description:
   - At the end of a playbook, prints one line per host with the number of generated files, how many changed (or
-    would change, in check mode) and the changed paths, taken from the results of
-    M(nixperf.tuning.write_files) and M(nixperf.tuning.nix_file).
+    would change, in check mode), how many the writer removed (or would remove) because the plan no longer
+    contains them, and those paths, taken from the results of M(nixperf.tuning.write_files) and
+    M(nixperf.tuning.nix_file).
   - Adds nothing when no task wrote generated files.
 requirements:
   - enable in C(callbacks_enabled) (the collection's C(ansible.cfg) does)
@@ -22,7 +23,8 @@ from typing import Dict, List  # noqa: E402
 
 from ansible.plugins.callback import CallbackBase  # noqa: E402
 
-_MODULES = ("nixperf.tuning.write_files", "nixperf.tuning.nix_file", "nixperf.tuning.phase", "write_files", "nix_file",
+_MODULES = ("nixperf.tuning.write_files", "nixperf.tuning.nix_file", "nixperf.tuning.phase", "nixperf.tuning.write_plan",
+            "write_files", "nix_file", "write_plan",
             "phase")
 
 
@@ -34,7 +36,8 @@ class CallbackModule(CallbackBase):
 
     def __init__(self) -> None:
         super().__init__()
-        self.files: Dict[str, Dict[str, bool]] = {}
+        # host -> path -> {"changed": bool, "removed": bool}
+        self.files: Dict[str, Dict[str, Dict[str, bool]]] = {}
         self.check = False
 
     def v2_playbook_on_play_start(self, play) -> None:
@@ -46,24 +49,37 @@ class CallbackModule(CallbackBase):
         host = result._host.get_name()
         entries = self.files.setdefault(host, {})
         for f in result._result.get("files") or []:
-            entries[f["path"]] = entries.get(f["path"], False) or bool(f.get("changed"))
+            if f.get("manifest"):
+                continue  # the writer's record of its files: bookkeeping, not a generated file
+            seen = entries.get(f["path"], {"changed": False})
+            entries[f["path"]] = {"changed": seen["changed"] or bool(f.get("changed")),
+                                  "removed": bool(f.get("removed"))}
+
+    def lines(self) -> List[str]:
+        """One line per host (present files, changed, removed, the paths), then the totals."""
+        out: List[str] = []
+        width = max(len(h) for h in self.files)
+        verb, gone = ("would change", "to be removed") if self.check else ("changed", "removed")
+        totals = [0, 0, 0]
+        for host in sorted(self.files):
+            entries = self.files[host]
+            removed = sorted(p for p, e in entries.items() if e["removed"])
+            present = [p for p in entries if p not in removed]
+            changed = sorted(p for p in present if entries[p]["changed"])
+            root = os.path.commonpath(list(entries)) if entries else ""
+            shown = [os.path.relpath(p, root) for p in changed] + \
+                ["%s (%s)" % (os.path.relpath(p, root), gone) for p in removed]
+            out.append("%s  %2d files, %2d %s, %d %s  under %s: %s"
+                       % (host.ljust(width), len(present), len(changed), verb, len(removed), gone, root,
+                          ", ".join(shown) or "-"))
+            totals = [totals[0] + len(present), totals[1] + len(changed), totals[2] + len(removed)]
+        out.append("%d hosts, %d generated files, %d %s, %d %s"
+                   % (len(self.files), totals[0], totals[1], verb, totals[2], gone))
+        return out
 
     def v2_playbook_on_stats(self, stats) -> None:
         if not self.files:
             return
-        lines: List[str] = []
-        width = max(len(h) for h in self.files)
-        verb = "would change" if self.check else "changed"
-        for host in sorted(self.files):
-            entries = self.files[host]
-            changed = sorted(p for p, c in entries.items() if c)
-            root = os.path.commonpath(list(entries)) if entries else ""
-            shown = ", ".join(os.path.relpath(p, root) for p in changed) if changed else "-"
-            lines.append("%-*s  %2d files, %2d %s  under %s: %s"
-                         % (width, host, len(entries), len(changed), verb, root, shown))
-        total = sum(len(e) for e in self.files.values())
-        total_changed = sum(sum(e.values()) for e in self.files.values())
-        lines.append("%d hosts, %d generated files, %d %s" % (len(self.files), total, total_changed, verb))
         self._display.banner("NIXPERF SUMMARY")
-        for ln in lines:
+        for ln in self.lines():
             self._display.display(ln)

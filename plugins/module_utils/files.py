@@ -5,13 +5,17 @@
 
 Used by the ``nix_file`` and ``write_files`` modules.  The flow is
 
-1. read every file's current content and compute the new one (index files
-   included), so check mode knows exactly what would change;
-2. stage each changed file as a temp file next to its destination;
-3. validate all staged Nix files with one ``nix-instantiate --parse``;
-4. only when every file is valid: back up, then ``atomic_move`` each into place.
+1. with a host ``root``, read the writer's record of what it generated there
+   (``ownership.py``): files of a phase the plan speaks for that the plan no
+   longer contains are planned for removal;
+2. read every file's current content and compute the new one (index files
+   included), so check mode knows exactly what would change or go;
+3. stage each changed file as a temp file next to its destination;
+4. validate all staged Nix files with one ``nix-instantiate --parse``;
+5. only when every file is valid: back up, then ``atomic_move`` each into
+   place, remove the stale files (each backed up first), update the record.
 
-A failure in 1-3 leaves every destination untouched.
+A failure in 1-4 leaves every destination untouched.
 """
 
 from __future__ import annotations
@@ -31,6 +35,22 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.nix import (
     nix_index,
     nix_module,
     render,
+)
+from ansible_collections.nixperf.tuning.plugins.module_utils.ownership import (
+    DATA_DIR,
+    ManifestError,
+    Record,
+    adopted_phase,
+    content_hash,
+    dump_manifest,
+    index_dirs,
+    index_members,
+    manifest_path,
+    parse_manifest,
+    record,
+    relative_to,
+    scope_of,
+    stale,
 )
 
 VALIDATE_CHOICES = ["auto", "always", "never"]
@@ -112,10 +132,10 @@ def relative_import(directory: str, candidates: Sequence[str]) -> str:
     return directory
 
 
-def unified_header(path: str, exists: bool) -> Dict[str, str]:
+def unified_header(path: str, exists: bool, removed: bool = False) -> Dict[str, str]:
     return {
         "before_header": path if exists else "%s (absent)" % path,
-        "after_header": path,
+        "after_header": "%s (absent)" % path if removed else path,
     }
 
 
@@ -129,9 +149,14 @@ class Batch:
         self.backup = backup
         self.entries: List[Dict[str, Any]] = []
         self.messages: List[str] = []
+        # With a root (``own``): the host root, the record as read, the records kept, the stale files.
+        self.root: Optional[str] = None
+        self.manifest_text: Optional[str] = None
+        self.records: Optional[Dict[str, Record]] = None
+        self.removals: List[Dict[str, Any]] = []
 
     # -- planning ---------------------------------------------------------
-    def add(self, entry: Dict[str, Any]) -> None:
+    def add(self, entry: Dict[str, Any], index: bool = False) -> None:
         path = entry["path"]
         if not os.path.isabs(path):
             raise WriteError("path %r must be absolute" % path)
@@ -144,21 +169,90 @@ class Batch:
             raw=raw,
             mode=entry.get("mode") or "0644",
             validate=entry.get("validate", True) and is_nix_path(path),
+            phase=entry.get("phase"),
+            index=index,
         ))
 
+    def own(self, root: str, scope: Optional[Sequence[str]], indexes: Sequence[str]) -> List[str]:
+        """Take over the writer's record under ``root``; plan the removal of stale files.
+
+        Reads ``<root>/var/lib/nixperf/manifest.json``, adopts generated files found in the index directories
+        (files written before the record existed), and marks for removal every recorded file of a phase in
+        ``scope`` (default: the phases of the planned files) that the plan no longer contains.  Returns the index
+        directories to generate: ``indexes`` plus every directory whose ``default.nix`` the writer made (and
+        that is still there).
+        """
+        root = os.path.normpath(root)
+        for e in self.entries:
+            if not relative_to(e["path"], root):
+                raise WriteError("%s is outside the root %s, whose record of generated files only names files "
+                                 "below it" % (e["path"], root))
+        self.root = root
+        path = manifest_path(root)
+        self.manifest_text = self._read(path)
+        records: Dict[str, Record] = {}
+        if self.manifest_text is not None:
+            try:
+                records = parse_manifest(self.manifest_text, root)
+            except ManifestError as exc:
+                raise WriteError("cannot read the record of generated files %s: %s. Move it away and run again: "
+                                 "the writer then adopts the generated files it finds" % (path, exc)) from exc
+        dirs: List[str] = []
+        # a default.nix the writer made stays valid when its modules go, even if no longer planned
+        kept = [d for d in index_dirs(records) if os.path.isfile(os.path.join(d, "default.nix"))]
+        for d in [i.rstrip("/") for i in indexes] + kept:
+            if d not in dirs:
+                dirs.append(d)
+        self._adopt(records, dirs)
+        planned = {e["path"] for e in self.entries}
+        for p in stale(records, planned, scope_of(scope, [e["phase"] for e in self.entries])):
+            rec = records.pop(p)
+            current = self._read(p)
+            if current is None:
+                continue  # already gone: only the record goes
+            if not current.startswith(GENERATED_MARKER):
+                self.messages.append("%s no longer carries the generated header: left in place and no longer "
+                                     "managed" % p)
+                continue
+            if content_hash(current) != rec["sha256"]:
+                self.messages.append("%s was edited since it was generated; it is removed, its content kept in "
+                                     "the backup" % p)
+            self.removals.append({"path": p, "before": current})
+        self.records = {p: r for p, r in records.items() if p in planned or os.path.isfile(p)}
+        return dirs
+
+    def _adopt(self, records: Dict[str, Record], dirs: Sequence[str]) -> None:
+        """Record generated files found where a phase writes them (``<dir>/<phase>.nix``, ``<dir>/profile/*``)."""
+        for d in dirs:
+            for sub in (d, os.path.join(d, DATA_DIR)):
+                names = sorted(os.listdir(sub)) if os.path.isdir(sub) else []
+                for name in names:
+                    full = os.path.join(sub, name)
+                    phase = adopted_phase(sub, name, dirs)
+                    if full in records or phase is None or not os.path.isfile(full) or not self._generated(full):
+                        continue
+                    records[full] = record(phase, self._read(full) or "")
+
     def add_index(self, directory: str) -> None:
-        """Plan ``<directory>/default.nix`` importing every generated module there."""
-        planned = [os.path.basename(e["path"]) for e in self.entries
-                   if os.path.dirname(e["path"]) == directory.rstrip("/")]
-        existing = []
-        if os.path.isdir(directory):
-            for name in os.listdir(directory):
-                full = os.path.join(directory, name)
-                if name.endswith(".nix") and os.path.isfile(full) and self._generated(full):
-                    existing.append(name)
-        modules = index_modules(existing, planned)
+        """Plan ``<directory>/default.nix`` importing the generated modules there.
+
+        With a record (``own``): the modules planned now and those the writer owns and keeps.  Without one:
+        the modules planned now and every file there carrying the generated header.
+        """
+        directory = directory.rstrip("/")
+        planned = [e["path"] for e in self.entries]
+        if self.records is not None:
+            modules = index_members(directory, planned + list(self.records))
+        else:
+            existing = []
+            if os.path.isdir(directory):
+                for name in os.listdir(directory):
+                    full = os.path.join(directory, name)
+                    if name.endswith(".nix") and os.path.isfile(full) and self._generated(full):
+                        existing.append(name)
+            modules = index_modules(existing, index_members(directory, planned))
         self.add(dict(path=os.path.join(directory, "default.nix"),
-                      content=nix_index(modules, role=self.role)))
+                      content=nix_index(modules, role=self.role)), index=True)
 
     @staticmethod
     def _generated(path: str) -> bool:
@@ -205,6 +299,10 @@ class Batch:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "wb") as f:
                 f.write(to_bytes(e["content"], errors="surrogate_or_strict"))
+        for r in self.removals:
+            target = os.path.join(dest, os.path.relpath(r["path"], source))
+            if r["path"].startswith(source + "/") and os.path.lexists(target):
+                os.unlink(target)
         return dest
 
     # -- execution --------------------------------------------------------
@@ -219,8 +317,13 @@ class Batch:
                 d = unified_header(e["path"], e["exists"])
                 d.update(before=before or "", after=e["content"])
                 diffs.append(d)
+        for r in self.removals:
+            d = unified_header(r["path"], True, removed=True)
+            d.update(before=r["before"], after="")
+            diffs.append(d)
         staged = self._stage([e for e in self.entries if e["changed"]], check)
         try:
+            manifest = self._stage_record(staged, check)  # before validation: an unwritable record fails early
             self._validate(staged)
             for e in self.entries:
                 r = dict(path=e["path"], changed=e["changed"], created=not e["exists"],
@@ -233,13 +336,58 @@ class Batch:
                 attrs_changed = self._attributes(e, check)
                 r["changed"] = e["changed"] or attrs_changed
                 results.append(r)
+            for gone in self.removals:
+                r = dict(path=gone["path"], changed=True, removed=True)
+                if not check:
+                    r["backup_file"] = self.module.backup_local(gone["path"])  # always: removal loses content
+                    try:
+                        os.unlink(gone["path"])
+                    except OSError as exc:
+                        raise WriteError("cannot remove %s: %s" % (gone["path"], to_native(exc))) from exc
+                results.append(r)
+            if manifest is not None:
+                if manifest["path"] in staged:
+                    # last, once every file is in place; backed up when the write kept backups
+                    if not manifest["created"] and any("backup_file" in r for r in results):
+                        manifest["backup_file"] = self.module.backup_local(manifest["path"])
+                    self.module.atomic_move(staged.pop(manifest["path"]), manifest["path"])
+                    os.chmod(manifest["path"], 0o644)
+                results.append(manifest)
         finally:
             for tmp in staged.values():
                 if os.path.exists(tmp):
                     os.unlink(tmp)
-        changed = any(r["changed"] for r in results)
-        return dict(changed=changed, files=results, diff=diffs,
-                    changed_files=[r["path"] for r in results if r["changed"]])
+        files = [r for r in results if not r.get("manifest")]
+        return dict(changed=any(r["changed"] for r in files), files=results, diff=diffs,
+                    changed_files=[r["path"] for r in files if r["changed"]],
+                    removed_files=[r["path"] for r in files if r.get("removed")])
+
+    def _stage_record(self, staged: Dict[str, str], check: bool) -> Optional[Dict[str, Any]]:
+        """The record of generated files after this write; staged next to it (in ``staged``) when it changes.
+
+        Bookkeeping, not configuration: it never makes the task changed on its own, so a converged host reports
+        changed=0 even on the run that first records (adopts) its files; an unchanged record is not rewritten.
+        """
+        if self.root is None or self.records is None:
+            return None
+        records = dict(self.records)
+        for e in self.entries:
+            records[e["path"]] = record(e["phase"], e["content"], e["index"])
+        path = manifest_path(self.root)
+        text = dump_manifest(records, self.root)
+        r: Dict[str, Any] = dict(path=path, manifest=True, changed=text != self.manifest_text,
+                                 created=self.manifest_text is None)
+        if r["changed"] and not check:
+            try:
+                self._makedirs(os.path.dirname(path))
+                fd, tmp = tempfile.mkstemp(prefix=".nixperf-", suffix=".json.tmp", dir=os.path.dirname(path))
+                staged[path] = tmp
+                with os.fdopen(fd, "wb") as f:
+                    f.write(to_bytes(text, errors="surrogate_or_strict"))
+                os.chmod(tmp, 0o644)
+            except OSError as exc:
+                raise WriteError("cannot write the record of generated files %s: %s" % (path, to_native(exc))) from exc
+        return r
 
     def _read(self, path: str) -> Optional[str]:
         if os.path.isdir(path):
@@ -323,7 +471,9 @@ class Batch:
 def restore(module, entries: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Put back what a write replaced: each file from its backup, files it created removed.
 
-    ``entries`` are the ``files`` of a write result; unchanged ones are skipped.
+    ``entries`` are the ``files`` of a write result; unchanged ones are skipped.  A file the write removed comes
+    back from its backup; the record of generated files (``manifest: true``) from its backup too, or, when the
+    write kept no backups, stays as it is (it names files that may be gone; the next write drops those).
     """
     plan = []
     for e in entries:
@@ -336,6 +486,11 @@ def restore(module, entries: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
             plan.append((path, e["backup_file"]))
         elif e.get("created"):
             plan.append((path, None))
+        elif e.get("manifest"):
+            continue
+        elif e.get("removed"):
+            raise WriteError("cannot restore %s: the write that removed it kept no backup (a check-mode result?)"
+                             % path)
         else:
             raise WriteError("cannot restore %s: it was replaced without a backup (write_backup is false)" % path)
     done = []
@@ -353,9 +508,11 @@ def restore(module, entries: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
             with open(path, "rb") as f:
                 current = f.read()
         if current != data and not module.check_mode:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".nixperf-", dir=os.path.dirname(path))
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
+            shutil.copymode(backup, tmp)
             module.atomic_move(tmp, path)
         done.append({"path": path, "restored_from": backup, "changed": current != data})
     return done
@@ -363,8 +520,13 @@ def restore(module, entries: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 def result_message(result: Dict[str, Any], check: bool) -> str:
     n = len(result["changed_files"])
+    files = [f for f in result["files"] if not f.get("manifest")]
+    removed = len(result.get("removed_files") or [])
     verb = "would change" if check else "changed"
-    return "%d of %d file(s) %s" % (n, len(result["files"]), verb)
+    msg = "%d of %d file(s) %s" % (n, len(files), verb)
+    if removed:
+        msg += " (%d %s)" % (removed, "to be removed" if check else "removed")
+    return msg
 
 
 def render_for_controller(entry: Dict[str, Any], role: str) -> Dict[str, Any]:
@@ -390,13 +552,21 @@ def write_files_spec() -> Dict[str, Any]:
         path=dict(type="path", required=True),
         mode=dict(type="raw", default="0644"),
         validate=dict(type="bool", default=True),
+        phase=dict(type="str"),
     )
     entry.update(CONTENT_SPEC)
     return dict(
         files=dict(type="list", elements="dict", required=True, options=entry,
                    mutually_exclusive=CONTENT_EXCLUSIVE, required_one_of=CONTENT_REQUIRED),
         indexes=dict(type="list", elements="path", default=[]),
+        root=dict(type="path"),
+        scope=dict(type="list", elements="str"),
         shadow=dict(type="dict", options=dict(
+            source=dict(type="path", required=True),
+            dest=dict(type="path", required=True),
+        )),
+        home_shadow=dict(type="list", elements="dict", default=[], options=dict(
+            user=dict(type="str", required=True),
             source=dict(type="path", required=True),
             dest=dict(type="path", required=True),
         )),
@@ -422,11 +592,17 @@ def write_batch(module, p: Dict[str, Any]) -> Dict[str, Any]:
             batch.require_import(p["require_import"]["directory"], p["require_import"]["candidates"], p["host"])
         for entry in p["files"]:
             batch.add(entry)
-        for directory in p["indexes"]:
+        indexes = p["indexes"]
+        if p["root"]:
+            indexes = batch.own(p["root"], p["scope"], indexes)
+        for directory in indexes:
             batch.add_index(directory)
         result = batch.run()
-        if p["shadow"] and module.check_mode:
-            result["shadow_root"] = batch.shadow(p["shadow"]["source"], p["shadow"]["dest"])
+        if module.check_mode:
+            if p["shadow"]:
+                result["shadow_root"] = batch.shadow(p["shadow"]["source"], p["shadow"]["dest"])
+            if p["home_shadow"]:
+                result["home_shadows"] = {h["user"]: batch.shadow(h["source"], h["dest"]) for h in p["home_shadow"]}
     except WriteError as exc:
         raise WriteError("Failed to write the generated files of host %s: %s" % (p["host"], exc)) from exc
     for m in batch.messages:

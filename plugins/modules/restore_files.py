@@ -10,7 +10,11 @@ short_description: Undo a write of generated files, byte for byte
 version_added: 0.1.0
 description:
   - Takes the C(files) list returned by M(nixperf.tuning.write_files) and undoes that write. Every changed file is
-    put back from its backup (atomically), every file the write created is removed. Unchanged files are left alone.
+    put back from its backup (atomically), every file the write created is removed, every file the write removed
+    (C(removed=true)) comes back from its backup. Unchanged files are left alone.
+  - The entry for the writer's record of generated files (C(manifest=true)) is restored from its backup as well, or
+    removed when the write created it. When the write kept no backups the record is left as it is; it may name
+    files that are gone again, and the next write drops those.
   - Used by the apply roles when a dry-build or a health check fails. Checks every backup exists before touching
     anything.
 author:
@@ -19,7 +23,8 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 options:
   files:
-    description: The C(files) of a write result (C(path), C(changed), C(created), C(backup_file)).
+    description: The C(files) of a write result (C(path), C(changed), C(created), C(removed), C(manifest),
+      C(backup_file)).
     type: list
     elements: dict
     required: true
@@ -41,10 +46,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 restored:
-  description: One entry per file touched, with C(restored_from) or C(removed).
+  description: One entry per file touched, with C(restored_from) (put back, a removed file included) or C(removed)
+    (a created file deleted again), and C(changed).
   returned: always
   type: list
   elements: dict
+  sample:
+    - {path: /etc/nixos/nixperf/gpu_video.nix, restored_from: "/etc/nixos/nixperf/gpu_video.nix.4242.2026-11-23@10:00:00~",
+       changed: true}
+    - {path: /etc/nixos/nixperf/extra.nix, removed: true, changed: true}
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
