@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
-WRITE_ACTIONS = {"nixperf.tuning.write_files", "nixperf.tuning.nix_file"}
+WRITE_ACTIONS = {"nixperf.tuning.write_files", "nixperf.tuning.nix_file", "nixperf.tuning.write_plan",
+                 "nixperf.tuning.phase"}
 
 
 @dataclass
@@ -58,14 +59,15 @@ def snapshot(root: Path) -> Dict[str, Any]:
 
 @pytest.fixture
 def play(tmp_path):
-    """play(playbook, check=False, diff=False, inventory=None, limit=None, **extravars) -> Run."""
+    """play(playbook, check=False, diff=False, inventory=None, limit=None, env=None, args=None, **extravars) -> Run."""
     if not (VENV_BIN / "ansible-playbook").exists():
         pytest.fail("the venv is missing: run `make test`")
     counter = {"n": 0}
     build = tmp_path / "build"
 
     def run(playbook: str = "site.yml", check: bool = False, diff: bool = False, inventory: Optional[str] = None,
-            limit: Optional[str] = None, env: Optional[Dict[str, str]] = None, **extravars: Any) -> Run:
+            limit: Optional[str] = None, env: Optional[Dict[str, str]] = None, args: Optional[List[str]] = None,
+            **extravars: Any) -> Run:
         counter["n"] += 1
         pdd = tmp_path / ("runner%d" % counter["n"])
         pdd.mkdir()
@@ -74,6 +76,7 @@ def play(tmp_path):
             cmdline.append("--check")
         if diff:
             cmdline.append("--diff")
+        cmdline += list(args or [])  # e.g. ["-e", "gpu_video_enable=false"]: text, as a user types it
         extravars.setdefault("nixperf_build_dir", str(build))
         envvars = {
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),

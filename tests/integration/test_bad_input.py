@@ -98,5 +98,6 @@ def test_apply_mode_requires_the_import(play, tmp_path):
     assert (root / "etc/nixos/nixperf/memory.nix").exists()
     # apply mode keeps backups of what it replaces
     run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root), memory_swappiness=80, env=env)
-    backups = [r for r in run.results("nixperf.tuning.write_files")[0]["res"]["files"] if r.get("backup_file")]
+    backups = [r for r in run.results("nixperf.tuning.write_plan")[0]["res"]["files"]
+               if r.get("backup_file") and not r.get("manifest")]
     assert len(backups) == 1 and "lib.mkForce 67" in open(backups[0]["backup_file"]).read()

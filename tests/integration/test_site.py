@@ -94,7 +94,7 @@ def test_check_mode_predicts_a_settings_change_with_a_real_diff(play):
     check = play(check=True, diff=True, limit="shoshin", memory_zram_algorithm="lz4")
     assert check.changed("shoshin") == 1
     assert check.changed_files["shoshin"] == [str(play.build / "shoshin/etc/nixos/nixperf/memory.nix")]
-    diffs = [d for r in check.results("nixperf.tuning.write_files") for d in r["res"]["diff"]]
+    diffs = [d for r in check.results("nixperf.tuning.write_plan") for d in r["res"]["diff"]]
     assert len(diffs) == 1
     assert 'algorithm = "zstd";' in diffs[0]["before"] and 'algorithm = "lz4";' in diffs[0]["after"]
     assert snapshot(play.build) == before
@@ -131,16 +131,16 @@ def test_in_process_writes_match_the_module(play):
     """Render mode writes from the controller process; the module path gives the same tree, counts and diff."""
     by_module = play(write_in_process=False)
     assert by_module.rc == 0, by_module.failures()
-    assert not any(r["res"]["invocation"].get("in_process") for r in by_module.results("nixperf.tuning.write_files"))
+    assert not any(r["res"]["invocation"].get("in_process") for r in by_module.results("nixperf.tuning.write_plan"))
     tree = snapshot(play.build)
     here = play()
     assert {h: here.changed(h) for h in HOSTS} == {h: 0 for h in HOSTS}
-    assert all(r["res"]["invocation"]["in_process"] for r in here.results("nixperf.tuning.write_files"))
+    assert all(r["res"]["invocation"]["in_process"] for r in here.results("nixperf.tuning.write_plan"))
     assert snapshot(play.build) == tree
     diffs = []
     for in_process in (False, True):
         run = play(check=True, diff=True, limit="shoshin", memory_zram_algorithm="lz4", write_in_process=in_process)
         assert run.changed_files["shoshin"] == [str(play.build / "shoshin/etc/nixos/nixperf/memory.nix")]
-        diffs.append([d for r in run.results("nixperf.tuning.write_files") for d in r["res"]["diff"]])
+        diffs.append([d for r in run.results("nixperf.tuning.write_plan") for d in r["res"]["diff"]])
     assert diffs[0] == diffs[1] and len(diffs[0]) == 1
     assert snapshot(play.build) == tree
