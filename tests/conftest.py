@@ -74,6 +74,20 @@ def run_module(main, args: dict, capsys, check: bool = False, diff: bool = True)
     return json.loads(out)
 
 
+def snapshot(root) -> dict:
+    """Content, mtime and mode of every file below ``root``: equal snapshots mean nothing was touched."""
+    import stat
+
+    out = {}
+    for dirpath, _dirs, names in os.walk(root):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            st = os.stat(p)
+            with open(p, "rb") as f:
+                out[p] = (f.read(), st.st_mtime_ns, stat.S_IMODE(st.st_mode))
+    return out
+
+
 DOUBLES = Path(__file__).resolve().parent / "doubles"
 
 

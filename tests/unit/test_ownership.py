@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from conftest import run_module
+from conftest import run_module, snapshot
 
 from ansible_collections.nixperf.tuning.plugins.action.write_files import plan_arguments
 from ansible_collections.nixperf.tuning.plugins.module_utils import ownership
@@ -75,16 +75,6 @@ def here(a, check=False):
         return write_batch(module, params), module.warnings
     finally:
         module.cleanup()
-
-
-def snapshot(root):
-    out = {}
-    for dirpath, _dirs, names in os.walk(root):
-        for n in names:
-            p = os.path.join(dirpath, n)
-            st = os.stat(p)
-            out[p] = (open(p, "rb").read(), st.st_mtime_ns, stat.S_IMODE(st.st_mode))
-    return out
 
 
 # ---------------------------------------------------------------- pure functions

@@ -5,7 +5,7 @@ import os
 import stat
 
 import pytest
-from conftest import run_module
+from conftest import run_module, snapshot
 
 from ansible_collections.nixperf.tuning.plugins.module_utils import cmd, files
 from ansible_collections.nixperf.tuning.plugins.module_utils.files import imports_dir, index_modules
@@ -19,14 +19,6 @@ def write(capsys, files, check=False, **kw):
     return run_module(write_files.main, dict(files=files, **kw), capsys, check=check)
 
 
-def snapshot(root):
-    out = {}
-    for dirpath, _dirs, names in os.walk(root):
-        for n in names:
-            p = os.path.join(dirpath, n)
-            st = os.stat(p)
-            out[p] = (open(p, "rb").read(), st.st_mtime_ns, stat.S_IMODE(st.st_mode))
-    return out
 
 
 def test_first_write_creates_files_index_and_diff(tmp_path, capsys, nix):
