@@ -210,11 +210,13 @@ class Batch:
             current = self._read(p)
             if current is None:
                 continue  # already gone: only the record goes
-            if not current.startswith(GENERATED_MARKER):
-                self.messages.append("%s no longer carries the generated header: left in place and no longer "
-                                     "managed" % p)
-                continue
             if content_hash(current) != rec["sha256"]:
+                # a file of any kind that is still exactly what the writer wrote is its own; an edited one is
+                # still its own while it carries the generated header, else its user has taken it over
+                if not current.startswith(GENERATED_MARKER):
+                    self.messages.append("%s was edited and no longer carries the generated header: left in place "
+                                         "and no longer managed" % p)
+                    continue
                 self.messages.append("%s was edited since it was generated; it is removed, its content kept in "
                                      "the backup" % p)
             self.removals.append({"path": p, "before": current})

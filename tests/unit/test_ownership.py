@@ -260,7 +260,8 @@ def test_a_hand_edited_file_is_removed_with_a_warning_and_a_taken_over_one_is_le
     assert "# tweaked" in open([f for f in r["files"] if f.get("removed")][0]["backup_file"]).read()
     assert slices.read_text() == "{ my own = true; }\n"
     assert warnings == ["%s was edited since it was generated; it is removed, its content kept in the backup" % gpu,
-                        "%s no longer carries the generated header: left in place and no longer managed" % slices]
+                        "%s was edited and no longer carries the generated header: left in place and no longer "
+                        "managed" % slices]
     assert "resource_slices" not in (nixos(tmp_path) / "default.nix").read_text()
     assert "etc/nixos/nixperf/resource_slices.nix" not in manifest(tmp_path)["files"]
 
@@ -417,3 +418,19 @@ def test_write_batch_refuses_a_bad_record_in_process(tmp_path):
     with pytest.raises(WriteError, match="not relative to the root"):
         write_batch(module, params)
     module.cleanup()
+
+
+def test_files_of_any_kind_are_owned_and_removed(tmp_path, capsys):
+    """A phase may write a chezmoi script or a TOML file anywhere below the root; the record covers it too."""
+    script = tmp_path / "home/mitsio/.local/share/chezmoi/run_onchange_after_kde.sh"
+    toml = tmp_path / "home/mitsio/.config/rustdesk/RustDesk2.toml"
+    extra = [{"path": str(script), "content": "#!/bin/sh\nexit 0\n", "mode": "0755", "phase": "runtimes"},
+             {"path": str(toml), "content": "[options]\n", "phase": "runtimes"}]
+    files = full_plan(tmp_path) + extra
+    assert write(capsys, args(tmp_path, files, backup=True))["changed"] is True
+    assert stat.S_IMODE(os.stat(script).st_mode) == 0o755
+    recorded = manifest(tmp_path)["files"]
+    assert recorded["home/mitsio/.config/rustdesk/RustDesk2.toml"]["phase"] == "runtimes"
+    r = write(capsys, args(tmp_path, [f for f in files if f.get("phase") != "runtimes"], backup=True))
+    assert sorted(r["removed_files"]) == sorted([str(script), str(toml), str(home(tmp_path) / "runtimes.nix")])
+    assert not script.exists() and not toml.exists()
