@@ -74,3 +74,24 @@ def test_users_as_a_plain_string_fail_clearly(play):
     msg = " ".join(f["msg"] for f in run.failures())
     assert "nixperf_users must be a list of users" in msg
     assert not (play.build / "shoshin/home/m").exists()
+
+
+IVY_BRIDGE = "".join(
+    "processor\t: %d\nmodel name\t: Intel(R) Core(TM) i7-3770 CPU @ 3.40GHz\nflags\t\t: fpu cx8 cmov mmx fxsr sse sse2 "
+    "cx16 lahf_lm popcnt sse4_1 sse4_2 ssse3 avx f16c rdrand pclmulqdq aes\n\n" % i for i in range(8))
+
+
+def test_the_live_cpu_guard_checks_the_march_of_every_phase(play, tmp_path):
+    """Not only hardware_profile_march: the -march that system_libs writes is checked against the live CPU too."""
+    root = tmp_path / "root"
+    (root / "etc/nixos").mkdir(parents=True)
+    (root / "etc/nixos/configuration.nix").write_text("{ ... }: { imports = [ ./nixperf ]; }\n")
+    (root / "proc").mkdir()
+    (root / "proc/cpuinfo").write_text(IVY_BRIDGE)  # an x86-64-v2 CPU under an inventory that says skylake
+    run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root), nixperf_phase_hardware_profile=False,
+               nixperf_phase_runtimes=False, nixperf_phase_electron_apps=False)
+    assert run.rc != 0
+    (failure,) = run.failures()
+    assert "host shoshin: refusing to write" in failure["msg"]
+    assert "-march=skylake: it lacks avx2" in failure["msg"] and "Nothing was written" in failure["msg"]
+    assert not (root / "etc/nixos/nixperf").exists() and not (root / "home").exists()
