@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate each phase role's defaults, argument spec, tasks and galaxy metadata from its declaration.
 
     python scripts/generate.py           write the files (make generate)

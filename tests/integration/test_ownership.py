@@ -49,7 +49,7 @@ def hm(root):
     return os.path.join(root, "home/mitsio/.config/home-manager")
 
 
-def plan(root, phases=("memory", "resource_slices", "gpu_video", "hardware_profile", "runtimes"), scope=PHASES,
+def plan(root, phases=("memory", "resource_slices", "gpu_video", "hardware_profile", "runtimes"), scope=tuple(PHASES),
          mode="render", **extra):
     files = {}
     for phase in phases:

@@ -113,7 +113,7 @@ def test_users_are_checked_by_the_phases_that_write_homes():
 
 
 def test_desktop():
-    assert check_desktop("h", {"environment": "plasma6", "session": "x11"}) == {"environment": "plasma6",
-                                                                              "session": "x11"}
+    desktop = {"environment": "plasma6", "session": "x11"}
+    assert check_desktop("h", dict(desktop)) == desktop
     with pytest.raises(FactError, match="nixperf_desktop.session must be one of x11, wayland, got 'mir'"):
         check_desktop("h", {"session": "mir"})

@@ -46,11 +46,11 @@ def full_plan(root, users=("mitsio",)):
     return files
 
 
-def args(root, files, scope=PHASES, **kw):
+def args(root, files, scope=tuple(PHASES), **kw):
     indexes = sorted({os.path.dirname(f["path"]) for f in files if "/profile/" not in f["path"]})
     out = dict(files=files, indexes=kw.pop("indexes", indexes), root=str(root), role="write")
     if scope is not None:
-        out["scope"] = scope
+        out["scope"] = list(scope)
     out.update(kw)
     return out
 

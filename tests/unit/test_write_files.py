@@ -19,8 +19,6 @@ def write(capsys, files, check=False, **kw):
     return run_module(write_files.main, dict(files=files, **kw), capsys, check=check)
 
 
-
-
 def test_first_write_creates_files_index_and_diff(tmp_path, capsys, nix):
     d = tmp_path / "etc/nixos/nixperf"
     r = write(capsys, [{"path": str(d / "memory.nix"), "module": MEMORY}], indexes=[str(d)], role="memory")

@@ -189,7 +189,8 @@ def _app(inp: Inputs, index: int, raw: Any, total_mib: int, threads: int) -> Dic
     if hard > total_mib:
         raise inp.fail(var + ".memory_max", "(%s) is more than the host's RAM (%s)" % (fmt(hard), fmt(total_mib)))
     if heap >= hard:
-        raise inp.fail(var + (".v8_heap_mib" if "v8_heap_mib" in given else ".memory_max"), "(%d MiB heap) must be below memory_max (%s): the V8 heap has to fit in "
+        raise inp.fail(var + (".v8_heap_mib" if "v8_heap_mib" in given else ".memory_max"),
+                       "(%d MiB heap) must be below memory_max (%s): the V8 heap has to fit in "
                        "the app's memory with room for the renderer and GPU processes" % (heap, fmt(hard)))
     if quota > threads * 100:
         raise inp.fail(var + ".cpu_quota", "(%d %%) is more than the host's %d threads can give (%d %%)"

@@ -19,7 +19,7 @@ on the build's PATH); the mold opt-in adds ``final.mold`` to
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.compiler import cflags
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, attr_name, to_nix
