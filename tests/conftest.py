@@ -74,6 +74,20 @@ def run_module(main, args: dict, capsys, check: bool = False, diff: bool = True)
     return json.loads(out)
 
 
+def run_home_manager(fake, capsys, check: bool = False, **kw):
+    """Run the home_manager module for mitsio@shoshin on a fake host: (result, flake directory, profile link)."""
+    from ansible_collections.nixperf.tuning.plugins.modules import home_manager
+
+    profile = fake.root / "home" / "mitsio" / ".local/state/nix/profiles/home-manager"
+    flake_dir = fake.root / "home" / "mitsio" / ".config" / "home-manager"
+    flake_dir.mkdir(parents=True, exist_ok=True)
+    if not (flake_dir / "home.nix").exists():
+        (flake_dir / "home.nix").write_text("{ }\n")
+    args = dict(flake="%s#mitsio@shoshin" % flake_dir, profile=str(profile))
+    args.update(kw)
+    return run_module(home_manager.main, args, capsys, check=check), flake_dir, profile
+
+
 def snapshot(root) -> dict:
     """Content, mtime and mode of every file below ``root``: equal snapshots mean nothing was touched."""
     import stat

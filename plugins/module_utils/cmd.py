@@ -190,3 +190,50 @@ def switch_to_configuration_argv(profile: str, action: str) -> List[str]:
     if action not in ("switch", "boot", "test"):
         raise ValueError("switch-to-configuration does not do %r" % action)
     return [profile.rstrip("/") + "/bin/switch-to-configuration", action]
+
+
+# ---------------------------------------------------------------- dry runs: what a build would cost
+
+HOME_MANAGER_NIX = "<home-manager/home-manager/home-manager.nix>"
+
+
+def _nix_string(text: str) -> str:
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
+
+
+def home_activation(flake: Optional[str], config_file: str, user: str) -> List[str]:
+    """The home-manager generation as ``nix build`` / ``nix eval`` arguments (no trailing attribute).
+
+    A flake: ``PATH#homeConfigurations."NAME".activationPackage`` (NAME after ``#``, else the user, as
+    home-manager's fallback). The classic layout: home-manager's own entry point with ``confPath``, as
+    ``home-manager build`` evaluates it.
+    """
+    if flake:
+        path, name = split_flake(flake)
+        return ["%s#homeConfigurations.%s.activationPackage" % (path, _attr(name or user))]
+    return ["--impure", "--expr", "(import %s { confPath = %s; }).activationPackage"
+            % (HOME_MANAGER_NIX, _nix_string(config_file))]
+
+
+def nix_dry_run_argv(nix: str, *installable: str) -> List[str]:
+    """``nix build --dry-run``: evaluate and print what would be built and fetched (printMissing), build nothing."""
+    return [nix] + _FEATURES + ["build", "--dry-run", "--no-link"] + list(installable)
+
+
+def nix_eval_out_path_argv(nix: str, *installable: str) -> List[str]:
+    """The store path of ``installable`` (``nix eval --raw ... .outPath``), without building it."""
+    args = list(installable)
+    if "--expr" in args:
+        i = args.index("--expr") + 1
+        args[i] = "(%s).outPath" % args[i]
+        return [nix] + _FEATURES + ["eval", "--raw"] + args
+    return [nix] + _FEATURES + ["eval", "--raw", args[-1] + ".outPath"] + args[:-1]
+
+
+def home_manager_config_args(flake: Optional[str], config_file: Optional[str]) -> List[str]:
+    """``--flake REF`` or ``-f FILE`` (home-manager's own options); nothing for its default configuration."""
+    if flake:
+        return ["--flake", flake]
+    if config_file:
+        return ["-f", config_file]
+    return []

@@ -32,8 +32,12 @@ def generation_number(profile: str) -> Optional[int]:
     """Number of the generation ``profile`` points at (``system -> system-42-link``)."""
     if not os.path.islink(profile):
         return None
-    target = os.path.basename(os.readlink(profile))
-    m = re.match(r"^%s-([0-9]+)-link$" % re.escape(os.path.basename(profile)), target)
+    return generation_of_link(os.path.basename(profile), os.readlink(profile))
+
+
+def generation_of_link(base: str, target: str) -> Optional[int]:
+    """``system``, ``system-42-link`` -> 42 (None when the link is not a generation of ``base``)."""
+    m = re.match(r"^%s-([0-9]+)-link$" % re.escape(base), os.path.basename(target or ""))
     return int(m.group(1)) if m else None
 
 
@@ -111,3 +115,40 @@ def previous_generation(profile: str, number: Optional[int] = None) -> Optional[
     cur = generation_number(profile)
     older = [g for g in gens if cur is None or g["generation"] < cur]
     return older[-1] if older else None
+
+
+def switch_to_configuration(system: str, action: str) -> List[str]:
+    """Activate ``system`` (a store path) with ``action``: what nixos-rebuild runs after building."""
+    return [system.rstrip("/") + "/bin/switch-to-configuration", action]
+
+
+def restore_steps(nix_env: str, profile: str, generation: Optional[int], profile_system: Optional[str],
+                  running_system: Optional[str], profile_moved: bool = True,
+                  running_moved: bool = True) -> List[List[str]]:
+    """The commands that put a host back exactly where it was, using the previous systems' own store paths.
+
+    ``generation`` / ``profile_system``: the system profile's generation and store path before; ``running_system``:
+    ``/run/current-system`` before. A moved profile is pointed back (``nix-env --switch-generation``) and its
+    system made the boot default again; a moved running system is activated again. When both were the same
+    system, one ``switch`` does both.
+    """
+    steps: List[List[str]] = []
+    boot = profile_moved and bool(profile_system)
+    run = running_moved and bool(running_system)
+    if profile_moved and generation is not None:
+        steps.append([nix_env, "--profile", profile, "--switch-generation", str(int(generation))])
+    if boot and run and profile_system == running_system:
+        steps.append(switch_to_configuration(profile_system, "switch"))
+        return steps
+    if boot:
+        steps.append(switch_to_configuration(profile_system, "boot"))
+    if run:
+        steps.append(switch_to_configuration(running_system, "test"))
+    return steps
+
+
+def generation_path(profile: str, generation: Optional[int]) -> Optional[str]:
+    """The store path of generation ``generation`` of ``profile`` (None when it is not there)."""
+    if generation is None:
+        return None
+    return resolve("%s-%d-link" % (profile, int(generation)))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Test double for nixos-rebuild, home-manager, nix and systemctl.
+"""Test double for nixos-rebuild, home-manager, nix, nix-env, systemctl and systemd-run.
 
 These programs cannot run on a machine without NixOS.  The double simulates
 them faithfully enough for the apply engine: generations are symlinks in a
@@ -11,21 +11,47 @@ Environment:
                       nix/var/nix/profiles/system-N-link, home/<user>/..., calls.jsonl
   FAKE_KERNEL         kernel version of systems built now (default 6.12.0)
   FAKE_PRESWITCH_FAIL 1: switch/test fail with "Pre-switch checks failed"
-A file in the configuration containing FAKE_EVAL_ERROR makes evaluation fail.
-$ROOT/state/system-health (default "running") and $ROOT/state/units/<unit>
+  FAKE_HM_ACTIVATION_FAIL 1: home-manager switch fails after the new generation is linked
+A file in the configuration containing FAKE_EVAL_ERROR makes evaluation fail. A system built from a
+configuration containing
+  FAKE_UNITS_FAIL       activates, then switch-to-configuration exits 4 ("the following units failed"):
+                        the profile and /run/current-system have moved
+  FAKE_BOOTLOADER_FAIL  switch/boot: the profile moves, then the boot loader installation fails (exit 1)
+                        before activation
+  FAKE_PROFILE_FAIL     switch/boot: setting the profile fails (exit 1); nothing moves
+nixos-rebuild then fails as nixos-rebuild-ng does (exit 1, naming the command and its exit status).
+$ROOT/state/system-health (default "running"; "hang": no answer while it says so, 300 s at most) and $ROOT/state/units/<unit>
 ("active" when missing) answer systemctl.
+
+Dry runs (nixos-rebuild dry-build, nix build --dry-run) print what Nix's printMissing prints: a few derivations
+for an ordinary change, hundreds (glibc, gcc, ...) when the configuration overrides a bootstrap package
+(prev.glibc.overrideAttrs, prev.xz.override, ...), nothing when the result is already built.
+
+systemd-run --on-active=N --unit=U CMD... arms a real timer: a detached process that sleeps N seconds and then
+runs CMD unless `systemctl stop U.timer` came first ($ROOT/state/timers/U.*: the timer, the log, the exit status).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
+import shutil
+import signal
+import subprocess
 import sys
+import time
 
 ROOT = os.environ.get("NIXPERF_FAKE_ROOT")
 STORE = os.path.join(ROOT or "/nonexistent", "nix", "store")
 PROFILES = os.path.join(ROOT or "/nonexistent", "nix", "var", "nix", "profiles")
 CURRENT = os.path.join(ROOT or "/nonexistent", "run", "current-system")
+TIMERS = os.path.join(ROOT or "/nonexistent", "state", "timers")
+DOUBLES = os.path.dirname(os.path.realpath(__file__))
+ACTIVATION_FAILURES = {"FAKE_UNITS_FAIL": "units", "FAKE_BOOTLOADER_FAIL": "bootloader",
+                       "FAKE_PROFILE_FAIL": "profile"}
+# the tools a NixOS system has in <system>/sw/bin that the rollback script uses
+SW_TOOLS = ("sh", "mkdir", "cp", "mv", "rm", "cat", "flock", "ln", "readlink")
 
 
 def record(prog: str, argv: list) -> None:
@@ -83,7 +109,27 @@ def system_path(argv: list) -> str:
     return os.path.join(STORE, "%s-nixos-system-%s-26.05" % (evaluate(directory), host.replace("@", "-")))
 
 
-def realise_system(out: str) -> None:
+def activation_failure(directory: str) -> str:
+    """The activation failure the configuration asks for ("" for none)."""
+    for text in config_texts(directory):
+        for marker, mode in ACTIVATION_FAILURES.items():
+            if marker in text:
+                return mode
+    return ""
+
+
+def config_texts(directory: str) -> list:
+    out = []
+    for dirpath, dirs, names in sorted(os.walk(directory)):
+        dirs.sort()
+        for n in sorted(names):
+            if not n.endswith("~"):
+                with open(os.path.join(dirpath, n), "rb") as f:
+                    out.append(f.read().decode("utf-8", "replace"))
+    return out
+
+
+def realise_system(out: str, failure: str = "") -> None:
     if os.path.isdir(out):
         return
     kernel = os.environ.get("FAKE_KERNEL", "6.12.0")
@@ -102,6 +148,142 @@ def realise_system(out: str) -> None:
                 % (sys.executable, os.path.realpath(__file__), out))
     os.chmod(stc, 0o755)
     open(os.path.join(out, "nixos-version"), "w").write("26.05.20261101.abcdef0")
+    if failure:
+        open(os.path.join(out, "fake-activation-failure"), "w").write(failure)
+    sw = os.path.join(out, "sw", "bin")
+    os.makedirs(sw)
+    for tool in SW_TOOLS:
+        found = shutil.which(tool, path="/usr/bin:/bin")
+        if found:
+            os.symlink(found, os.path.join(sw, tool))
+    os.symlink(os.path.join(DOUBLES, "nix-env"), os.path.join(sw, "nix-env"))
+
+
+# ---------------------------------------------------------------- dry runs (Nix's printMissing)
+
+BOOTSTRAP = {"glibc", "zlib", "xz", "bzip2", "pcre2", "gcc", "binutils"}
+OVERRIDE = re.compile(r"\bprev\.([A-Za-z][A-Za-z0-9_'-]*)\.(?:overrideAttrs|override)\b|"
+                      r"\brprev\.([A-Za-z][A-Za-z0-9_'-]*)\.overrideAttrs\b")
+# attribute -> derivation name, as nixpkgs names them
+DRV_NAMES = {
+    "glibc": "glibc-2.40-66", "zlib": "zlib-1.3.1", "xz": "xz-5.6.3", "bzip2": "bzip2-1.0.8",
+    "pcre2": "pcre2-10.44", "nodejs_24": "nodejs-24.11.0", "nodejs-slim_24": "nodejs-slim-24.11.0",
+    "python313": "python3-3.13.9", "rustc-unwrapped": "rustc-1.91.0", "json_c": "json-c-0.18",
+    "libjpeg_turbo": "libjpeg-turbo-3.0.4", "openssl": "openssl-3.4.0", "sqlite": "sqlite-3.47.2",
+    "curl": "curl-8.11.1", "zstd": "zstd-1.5.6", "libxml2": "libxml2-2.13.5",
+}
+# what an overlay on a bootstrap package rebuilds: everything, from the compiler up
+WORLD = [
+    "glibc-2.40-66", "glibc-locales-2.40-66", "gcc-14.3.0", "gcc-wrapper-14.3.0", "binutils-2.44",
+    "binutils-wrapper-2.44", "bash-5.2p37", "coreutils-9.7", "coreutils-full-9.7", "gnumake-4.4.1", "gnused-4.9",
+    "gnugrep-3.11", "gawk-5.3.2", "gzip-1.14", "gnutar-1.35", "xz-5.6.3", "bzip2-1.0.8", "zlib-1.3.1",
+    "pcre2-10.44", "patchelf-0.15.0", "perl-5.40.0", "python3-3.13.9", "openssl-3.4.0", "curl-8.11.1",
+    "libxml2-2.13.5", "sqlite-3.47.2", "systemd-257.6", "util-linux-2.41", "dbus-1.14.10", "glib-2.84.1",
+    "gtk3-3.24.49", "qtbase-6.9.0", "mesa-25.0.5", "llvm-19.1.7", "clang-19.1.7", "rustc-1.86.0",
+    "cargo-1.86.0", "nodejs-22.15.0", "go-1.24.3", "linux-6.12.0", "openssh-10.0p2", "nix-2.28.3",
+    "plasma-workspace-6.3.5", "kwin-6.3.5", "firefox-unwrapped-138.0.1", "ffmpeg-7.1.1", "pipewire-1.4.2",
+    "networkmanager-1.52.0", "sudo-1.9.16p2", "shadow-4.17.4",
+]
+WORLD += ["python3.13-%s-1.0" % n for n in (
+    "attrs", "certifi", "cffi", "charset-normalizer", "cryptography", "dbus-python", "idna", "jinja2",
+    "markupsafe", "packaging", "pip", "pycparser", "pygobject", "pyyaml", "requests", "setuptools", "six",
+    "urllib3", "wheel", "lxml")]
+WORLD += ["python3.13-%s-1.0" % n for n in (
+    "aiohttp", "aiosignal", "anyio", "babel", "bcrypt", "beautifulsoup4", "brotli", "cachetools", "click",
+    "colorama", "decorator", "distro", "docutils", "filelock", "frozenlist", "h11", "httpcore", "httpx",
+    "importlib-metadata", "iniconfig", "jsonschema", "mako", "msgpack", "multidict", "numpy", "pathspec",
+    "pexpect", "pillow", "platformdirs", "pluggy", "psutil", "ptyprocess", "pygments", "pyparsing", "pytest",
+    "python-dateutil", "pytz", "rich", "setuptools-scm", "sniffio", "soupsieve", "tomli", "tqdm",
+    "typing-extensions", "wcwidth", "yarl", "zipp", "hatchling", "flit-core", "poetry-core", "cython",
+    "meson-python", "pybind11", "scikit-build-core", "trove-classifiers", "editables", "calver", "toml")]
+WORLD += ["qt6-%s-6.9.0" % n for n in (
+    "qtdeclarative", "qtsvg", "qtwayland", "qttools", "qtmultimedia", "qtshadertools", "qt5compat",
+    "qtimageformats", "qtsensors", "qtspeech", "qtwebchannel", "qtwebsockets", "qtpositioning", "qtlanguageserver",
+    "qtquick3d", "qtnetworkauth", "qtconnectivity", "qtserialport", "qttranslations", "qtwebengine")]
+WORLD += ["%s-1.0" % n for n in (
+    "gobject-introspection", "gdk-pixbuf", "pango", "cairo", "harfbuzz", "freetype", "fontconfig", "pixman",
+    "at-spi2-core", "libepoxy", "wayland", "wayland-protocols", "libinput", "libxkbcommon", "vulkan-loader",
+    "spirv-tools", "glslang", "shaderc", "gstreamer", "gst-plugins-base", "gst-plugins-good", "gst-plugins-bad",
+    "libva", "intel-media-driver", "nvidia-vaapi-driver", "pulseaudio", "alsa-lib", "bluez", "avahi", "cups",
+    "polkit", "udisks", "upower", "accountsservice", "networkmanager-applet", "modemmanager", "wpa-supplicant",
+    "iptables", "nftables", "iproute2", "kmod", "cryptsetup", "lvm2", "e2fsprogs", "btrfs-progs", "dosfstools",
+    "grub", "systemd-boot", "efibootmgr", "fwupd", "sbctl", "tpm2-tss", "gnupg", "pinentry", "openldap",
+    "cyrus-sasl", "krb5", "libkrb5", "pam", "libpwquality", "shadow-utils", "acl", "attr", "libselinux")]
+WORLD += ["perl5.40.0-%s-1.0" % n for n in (
+    "Encode-Locale", "File-Listing", "HTML-Parser", "HTTP-Cookies", "HTTP-Date", "HTTP-Message", "IO-HTML",
+    "LWP-MediaTypes", "URI", "XML-Parser", "libwww-perl", "Net-HTTP", "TimeDate", "Try-Tiny", "FileSlurp")]
+WORLD += ["kf6-%s-6.14.0" % n for n in (
+    "karchive", "kauth", "kbookmarks", "kcodecs", "kcompletion", "kconfig", "kconfigwidgets", "kcoreaddons",
+    "kcrash", "kdbusaddons", "kdeclarative", "kglobalaccel", "kguiaddons", "ki18n", "kiconthemes", "kio",
+    "kitemviews", "kjobwidgets", "knotifications", "kpackage", "kservice", "ktextwidgets", "kwallet",
+    "kwidgetsaddons", "kwindowsystem", "kxmlgui", "solid", "sonnet", "syntax-highlighting", "threadweaver")]
+WORLD += ["xorg-%s-1.0" % n for n in (
+    "libX11", "libXau", "libXcursor", "libXdmcp", "libXext", "libXfixes", "libXi", "libXinerama",
+    "libXrandr", "libXrender", "libxcb", "libxkbfile", "libXtst", "libXcomposite", "libXdamage", "xcbutil")]
+WORLD += ["lib%s-1.0" % n for n in (
+    "drm", "ffi", "input", "seccomp", "cap", "gcrypt", "gpg-error", "unistring", "idn2", "psl", "ssh2",
+    "nghttp2", "xkbcommon", "evdev", "wacom", "va", "vdpau", "pulseaudio", "sndfile", "vorbis", "ogg", "opus",
+    "flac", "png", "jpeg-turbo", "tiff", "webp", "xslt", "yaml", "uv", "event", "sodium", "archive", "arch")]
+WORLD = list(dict.fromkeys(WORLD))
+WORLD_FETCH = ["glibc-2.40.tar.xz", "gcc-14.3.0.tar.xz", "binutils-2.44.tar.bz2", "linux-6.12.tar.xz",
+               "llvm-project-19.1.7.src.tar.xz", "rustc-1.86.0-src.tar.gz", "source", "qtbase-everywhere-src-6.9.0.tar.xz"]
+
+
+def _store_entry(name: str) -> str:
+    return os.path.join(STORE, "%s-%s" % (hashlib.sha256(name.encode()).hexdigest()[:32], name))
+
+
+def overridden(directory: str) -> list:
+    """The package attributes the configuration's overlays override, in order of appearance."""
+    seen = []
+    for text in config_texts(directory):
+        for m in OVERRIDE.finditer(text):
+            name = m.group(1) or m.group(2)
+            if name not in seen:
+                seen.append(name)
+    return seen
+
+
+def print_missing(directory: str, kind: str, name: str) -> None:
+    """What printMissing (src/libmain/shared.cc) prints for building the configuration in ``directory``."""
+    attrs = overridden(directory)
+    if kind == "nixos":
+        drvs = ["etc", "system-path", "system-units", "dbus-1", "etc-sysctl.d-60-nixos.conf",
+                "unit-systemd-sysctl.service", "nixos-system-%s-26.05" % name.replace("@", "-")]
+    else:
+        drvs = ["home-manager-files", "home-manager-path", "hm-session-vars.sh", "activation-script",
+                "home-manager-generation"]
+    for a in attrs:
+        drv = DRV_NAMES.get(a, a.replace("_", "-") + "-1.0")
+        if drv not in drvs:
+            drvs.insert(0, drv)
+    fetch = [("nixos-manual-html-26.05", 184320, 1153434)]
+    if any(a in BOOTSTRAP for a in attrs):
+        drvs = WORLD + [d for d in drvs if d not in WORLD]
+        fetch = [(f, 40 * 1048576, 180 * 1048576) for f in WORLD_FETCH]
+    lines = []
+    lines.append("this derivation will be built:" if len(drvs) == 1 else
+                 "these %d derivations will be built:" % len(drvs))
+    lines += ["  %s.drv" % _store_entry(d) for d in drvs]
+    download = sum(f[1] for f in fetch)
+    unpacked = sum(f[2] for f in fetch)
+    head = "this path will be fetched" if len(fetch) == 1 else "these %d paths will be fetched" % len(fetch)
+    lines.append("%s (%s download, %s unpacked):" % (head, render_size(download), render_size(unpacked)))
+    lines += ["  %s" % _store_entry(f[0]) for f in sorted(fetch)]
+    print("\n".join(lines), file=sys.stderr)
+
+
+def render_size(value: int) -> str:
+    """Nix's renderSize (src/libutil/util.cc): the unit below which the value stays, one decimal, KiB at least."""
+    unit, rest = 0, value
+    while rest > 1024 and unit < 8:
+        unit += 1
+        rest //= 1024
+    return "%.1f %siB" % (value / 1024.0 ** max(1, unit), " KMGTPEZY"[unit])
+
+
+def home_generation_path(directory: str) -> str:
+    return os.path.join(STORE, "%s-home-manager-generation" % evaluate(directory))
 
 
 def generations(prefix: str) -> list:
@@ -162,22 +344,53 @@ def nixos_rebuild(argv: list) -> None:
         print("switching to generation %d" % prev, file=sys.stderr)
         return
     out = system_path(argv)
+    directory, host = config_source(argv)
+    print("building the system configuration...", file=sys.stderr)
     if action == "dry-build":
         if not os.path.isdir(out):
-            print("these 1 derivations will be built:\n  %s.drv" % out, file=sys.stderr)
+            print_missing(directory, "nixos", host)
         return
-    realise_system(out)
+    realise_system(out, activation_failure(directory))
     if action == "build":
         point(os.path.join(os.getcwd(), "result"), out)
         print(out)
         return
     if action in ("switch", "test") and os.environ.get("FAKE_PRESWITCH_FAIL") == "1":
         die("Pre-switch checks failed")
+    failure = read_failure(out)
     if action in ("switch", "boot"):
+        if failure == "profile":
+            die("error: writing to file: No space left on device\nCommand '['nix-env', '-p', '%s', '--set', '%s']' "
+                "returned non-zero exit status 1." % (prefix, out))
         add_generation(prefix, out)
-    if action in ("switch", "test"):
-        point(CURRENT, out)
+    rc = activate(out, action)
+    if rc:
+        die("Command '['%s/bin/switch-to-configuration', '%s']' returned non-zero exit status %d." % (out, action, rc))
     print(out)
+
+
+def read_failure(system: str) -> str:
+    try:
+        return open(os.path.join(system, "fake-activation-failure")).read().strip()
+    except OSError:
+        return ""
+
+
+def activate(system: str, action: str) -> int:
+    """switch-to-configuration: boot loader (switch, boot), then activation (switch, test)."""
+    failure = read_failure(system)
+    if action in ("switch", "boot") and failure == "bootloader":
+        print("Traceback (most recent call last):\nOSError: [Errno 28] No space left on device\n"
+              "Failed to install bootloader", file=sys.stderr)
+        return 1
+    if action in ("switch", "test"):
+        point(CURRENT, system)
+        if failure == "units":
+            print("warning: the following units failed: nixperf-fake.service\n\n"
+                  "x nixperf-fake.service - fake unit that fails to restart\n"
+                  "     Active: failed (Result: exit-code)", file=sys.stderr)
+            return 4
+    return 0
 
 
 def home_manager(argv: list) -> None:
@@ -194,7 +407,7 @@ def home_manager(argv: list) -> None:
     if action is None:
         die("home-manager: unknown command in %s" % argv)
     directory = config_source(argv)[0] if flake else os.path.join(ROOT, "home", user, ".config", "home-manager")
-    out = os.path.join(STORE, "%s-home-manager-generation" % evaluate(directory))
+    out = home_generation_path(directory)
     if not os.path.isdir(out):
         os.makedirs(out)
         activate = os.path.join(out, "activate")
@@ -208,6 +421,9 @@ def home_manager(argv: list) -> None:
         print(out)
         return
     add_generation(prefix, out)
+    if os.environ.get("FAKE_HM_ACTIVATION_FAIL") == "1":
+        die("Activating reloadSystemd\nThe user systemd session is degraded:\n  UNIT  LOAD  ACTIVE SUB DESCRIPTION\n"
+            "● nixperf-fake.service loaded failed failed fake user unit")
     print(out)
 
 
@@ -223,6 +439,19 @@ def nix(argv: list) -> None:
             print("linux: %s → %s, +12.3 KiB" % (ka.rsplit("-", 1)[-1], kb.rsplit("-", 1)[-1]))
         print("nixos-system: %s → %s" % (os.path.basename(a)[:8], os.path.basename(b)[:8]))
         return
+    if argv[:1] in (["build"], ["eval"]):
+        home = home_target(argv)
+        if home:
+            directory, user = home
+            out = home_generation_path(directory)
+            if argv[0] == "eval":
+                print(out, end="")
+                return
+            if "--dry-run" not in argv:
+                die("nix build (test double): only --dry-run is supported")
+            if not os.path.isdir(out):
+                print_missing(directory, "home", user)
+            return
     if argv[:1] == ["eval"] and "--expr" in argv:
         print(system_path(argv), end="")
         return
@@ -236,6 +465,73 @@ def nix(argv: list) -> None:
     die("nix: unsupported %s" % argv)
 
 
+def home_target(argv: list):
+    """(configuration directory, user) of a home-manager activationPackage installable or expression."""
+    if "--expr" in argv:
+        expr = argv[argv.index("--expr") + 1]
+        m = re.search(r'confPath = "([^"]+)"', expr)
+        if "home-manager" in expr and m:
+            return os.path.dirname(m.group(1)), "classic"
+        return None
+    installable = next((a for a in argv[1:] if not a.startswith("-") and "#" in a), None)
+    if not installable or "#homeConfigurations." not in installable:
+        return None
+    path, _sep, attr = installable.partition("#")
+    path = path[len("path:"):] if path.startswith("path:") else path
+    m = re.match(r'^homeConfigurations\.(?:"([^"]+)"|([^.]+))\.activationPackage(\.outPath)?$', attr)
+    if not m:
+        die("nix (test double): unsupported attribute %s" % attr)
+    return path, m.group(1) or m.group(2)
+
+
+def systemd_run(argv: list) -> None:
+    """``systemd-run --unit=U --on-active=N[s] [options] CMD...``: a transient timer that runs CMD in N s."""
+    unit, delay, i = None, None, 0
+    while i < len(argv) and argv[i].startswith("-"):
+        a = argv[i]
+        if a.startswith("--unit="):
+            unit = a.split("=", 1)[1]
+        elif a.startswith("--on-active="):
+            delay = float(a.split("=", 1)[1].rstrip("s"))
+        elif a in ("--unit", "--on-active", "-u", "-p", "--property", "--timer-property", "--description"):
+            die("systemd-run (test double): write %s=VALUE" % a)
+        i += 1
+    command = argv[i:]
+    if unit is None or delay is None or not command or not os.path.isabs(command[0]):
+        die("systemd-run (test double): needs --unit=, --on-active= and an absolute command, got %s" % argv)
+    os.makedirs(TIMERS, exist_ok=True)
+    timer = os.path.join(TIMERS, unit + ".timer")
+    if os.path.exists(timer):
+        die("Failed to start transient timer unit: Unit %s.timer was already loaded or has a fragment file." % unit)
+    with open(timer, "w") as f:
+        json.dump({"command": command, "delay": delay, "armed": time.time()}, f)
+    proc = subprocess.Popen([sys.executable, os.path.realpath(__file__), "timer-fire", unit],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env=dict(os.environ), cwd="/")
+    with open(timer + ".pid", "w") as f:
+        f.write(str(proc.pid))
+    print("Running timer as unit: %s.timer\nWill run service as unit: %s.service" % (unit, unit), file=sys.stderr)
+
+
+def timer_fire(argv: list) -> None:
+    """The detached timer process: sleep, then run the command unless the timer was stopped."""
+    unit = argv[0]
+    timer = os.path.join(TIMERS, unit + ".timer")
+    with open(timer) as f:
+        spec = json.load(f)
+    time.sleep(max(0.0, spec["armed"] + spec["delay"] - time.time()))
+    service = os.path.join(TIMERS, unit + ".service")
+    try:
+        os.rename(timer, service)  # atomic against `systemctl stop`
+    except FileNotFoundError:
+        return
+    with open(os.path.join(TIMERS, unit + ".log"), "w") as log:
+        rc = subprocess.call(spec["command"], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    with open(os.path.join(TIMERS, unit + ".rc"), "w") as f:
+        f.write(str(rc))
+    os.unlink(service)
+
+
 def systemctl(argv: list) -> None:
     state = os.path.join(ROOT, "state")
     if argv[:1] == ["--user"]:
@@ -246,11 +542,37 @@ def systemctl(argv: list) -> None:
             health = open(os.path.join(state, "system-health")).read().strip()
         except FileNotFoundError:
             health = "running"
+        end = time.time() + 300
+        while health == "hang" and time.time() < end:  # a wedged system bus: no answer while the file says so
+            time.sleep(0.2)
+            health = open(os.path.join(state, "system-health")).read().strip()
         print(health)
         sys.exit(0 if health == "running" else 1)
+    if argv[:1] == ["stop"]:
+        rc = 0
+        for unit in [a for a in argv[1:] if not a.startswith("-")]:
+            if not unit.endswith(".timer"):
+                die("systemctl (test double): only timers can be stopped, got %s" % unit)
+            timer = os.path.join(TIMERS, unit)
+            try:
+                os.unlink(timer)
+            except FileNotFoundError:
+                print("Failed to stop %s: Unit %s not loaded." % (unit, unit), file=sys.stderr)
+                rc = 5
+                continue
+            try:
+                os.kill(int(open(timer + ".pid").read()), signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+        sys.exit(rc)
     if argv[:1] == ["is-active"]:
         rc = 0
         for unit in [a for a in argv[1:] if not a.startswith("-")]:
+            if unit.endswith(".timer"):
+                s = "active" if os.path.exists(os.path.join(TIMERS, unit)) else "inactive"
+                print(s)
+                rc = rc or (0 if s == "active" else 3)
+                continue
             try:
                 s = open(os.path.join(state, "units", unit)).read().strip()
             except FileNotFoundError:
@@ -269,8 +591,7 @@ def systemctl(argv: list) -> None:
 
 def switch_to_configuration(argv: list) -> None:
     out, action = argv[0], argv[1]
-    if action in ("switch", "test"):
-        point(CURRENT, out)
+    sys.exit(activate(out, action))
 
 
 def nix_env(argv: list) -> None:
@@ -306,12 +627,16 @@ def main() -> None:
         prog, sys.argv = "activate", [sys.argv[0]] + sys.argv[2:]
     if prog == "fakenix.py" and sys.argv[1:2] == ["switch-to-configuration"]:
         prog, sys.argv = "switch-to-configuration", [sys.argv[0]] + sys.argv[2:]
+    if prog == "fakenix.py" and sys.argv[1:2] == ["timer-fire"]:
+        timer_fire(sys.argv[2:])  # not a call of a real program: not recorded
+        return
     if not ROOT:
         die("%s (test double): NIXPERF_FAKE_ROOT is not set" % prog, 2)
     record(prog, sys.argv[1:])
     {"nixos-rebuild": nixos_rebuild, "home-manager": home_manager, "nix": nix,
      "systemctl": systemctl, "activate": activate_home, "nix-env": nix_env,
-     "switch-to-configuration": switch_to_configuration, "ssh": ssh}[prog](sys.argv[1:])
+     "switch-to-configuration": switch_to_configuration, "ssh": ssh,
+     "systemd-run": systemd_run}[prog](sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ import os
 import time
 
 import pytest
-from conftest import run_module
+from conftest import run_home_manager, run_module
 
 from ansible_collections.nixperf.tuning.plugins.module_utils import cmd
 from ansible_collections.nixperf.tuning.plugins.modules import (
-    home_manager, lock, nix_generations, nixos_rebuild, restore_files, write_files)
+    lock, nix_generations, nixos_rebuild, restore_files, write_files)
 
 
 def rebuild(fake, capsys, check=False, **kw):
@@ -201,15 +201,7 @@ def test_nix_generations(fake_nixos, capsys, monkeypatch):
 # ---------------------------------------------------------------- home-manager
 
 
-def hm(fake, capsys, check=False, **kw):
-    profile = fake.root / "home" / "mitsio" / ".local/state/nix/profiles/home-manager"
-    flake_dir = fake.root / "home" / "mitsio" / ".config" / "home-manager"
-    flake_dir.mkdir(parents=True, exist_ok=True)
-    if not (flake_dir / "home.nix").exists():
-        (flake_dir / "home.nix").write_text("{ }\n")
-    args = dict(flake="%s#mitsio@shoshin" % flake_dir, profile=str(profile))
-    args.update(kw)
-    return run_module(home_manager.main, args, capsys, check=check), flake_dir
+hm = run_home_manager
 
 
 def hm0(fake, capsys, check=False, **kw):
@@ -217,15 +209,18 @@ def hm0(fake, capsys, check=False, **kw):
 
 
 def test_home_manager_switch_then_no_change_then_rollback(fake_nixos, capsys):
-    r, flake_dir = hm(fake_nixos, capsys)
+    r, flake_dir, _profile = hm(fake_nixos, capsys)
     assert r["changed"] is True and r["generation"] == 1
     assert [a[0] for a in fake_nixos.argvs("home-manager")] == ["build", "switch"]
     fake_nixos.clear()
     r = hm0(fake_nixos, capsys)
     assert r["changed"] is False and [a[0] for a in fake_nixos.argvs("home-manager")] == ["build"]
     (flake_dir / "home.nix").write_text("{ programs.git.enable = true; }\n")
+    fake_nixos.clear()
     r = hm0(fake_nixos, capsys, check=True)
     assert r["changed"] is True and r["generation"] == 1
+    assert fake_nixos.argvs("home-manager") == []  # check mode evaluates, never builds
+    assert [a[2] for a in fake_nixos.argvs("nix")] == ["build", "eval"] and "--dry-run" in fake_nixos.argvs("nix")[0]
     r = hm0(fake_nixos, capsys)
     assert r["changed"] is True and r["generation"] == 2
     first = r["previous_generation"]
@@ -320,7 +315,10 @@ def test_target_host_reads_the_current_system_over_ssh(fake_nixos, capsys):
     before = os.path.realpath(fake_nixos.current)
     change_config(fake_nixos)
     r = rebuild(fake_nixos, capsys, target_host="root@shoshin", use_remote_sudo=True)
-    assert fake_nixos.argvs("ssh") == [["root@shoshin", "readlink", "-f", str(fake_nixos.current)]]
+    read = [["root@shoshin", "readlink", "-f", str(fake_nixos.current), str(fake_nixos.profile)],
+            ["root@shoshin", "readlink", str(fake_nixos.profile)]]
+    assert fake_nixos.argvs("ssh") == read + read  # before and after the switch
+    assert r["moved"] == {"profile": True, "current": True} and r["previous_generation"] == 1
     assert r["previous_system"] == before
     assert fake_nixos.argvs("nixos-rebuild")[-1] == [
         "switch", "-I", "nixos-config=%s" % fake_nixos.config, "--target-host", "root@shoshin", "--use-remote-sudo"]
