@@ -41,6 +41,16 @@ def test_nixos_stage_glibc_and_zlib_cflags_only(nix, tmp_path):
     assert got["glibc"] == {"env": {"KEEP": "1", "NIX_CFLAGS_COMPILE": SKY}}  # no mold, no nativeBuildInputs
 
 
+def test_rebuilds_name_each_configurations_own_packages():
+    home = build("system_libs", "shoshin", {}, HW).rebuilds
+    assert home["packages"]["nixos"] == [] and home["packages"]["home"] == sorted(L.TABLE)
+    assert {"xz", "bzip2", "pcre2"} <= set(home["bootstrap"]) and "glibc" not in home["bootstrap"]
+    nixos = build("system_libs", "shoshin", {"stage": "nixos"}, HW).rebuilds
+    assert nixos["packages"]["nixos"] == ["glibc", "zlib"] and nixos["packages"]["home"] == sorted(L.TABLE)
+    assert {"glibc", "zlib", "xz"} <= set(nixos["bootstrap"])
+    assert build("system_libs", "shoshin", {"stage": "none"}, HW).rebuilds is None
+
+
 def test_mold_only_where_safe(nix, tmp_path):
     plan = build("system_libs", "h", {"mold": True, "packages": ["zstd", "curl"]}, HW)
     got = apply_overlay(nix, tmp_path, plan.home_config, ["zstd", "curl"])

@@ -97,8 +97,9 @@ def build_libs(inp: Inputs) -> PhasePlan:
     return PhasePlan(
         phase="system_libs", config=config, home_config=home, enable=inp["enable"],
         march=[family] if stage != "none" else [],
-        rebuilds={"packages": rebuilt, "bootstrap": sorted(STDENV_BOOTSTRAP.intersection(rebuilt)),
-                  "target": "nixos" if stage == "nixos" else "home"} if rebuilt else None,
+        # per target: at stage nixos the system's overlay and the users' overlay rebuild different packages
+        rebuilds={"packages": {"nixos": BOOTSTRAP if stage == "nixos" else [], "home": chosen},
+                  "bootstrap": sorted(STDENV_BOOTSTRAP.intersection(rebuilt))} if rebuilt else None,
         derived={"stage": stage, "cflags": cflags(family, opt, []), "home_packages": chosen,
                  "nixos_packages": BOOTSTRAP if stage == "nixos" else [], "mold": mold},
         description="hardware-tuned system libraries (staged: %s)" % stage,
