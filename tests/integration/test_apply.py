@@ -2,10 +2,15 @@
 -> health checks, rollback and restore on failure, and the exact command lines."""
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import time
 
 import pytest
-from conftest import snapshot
+from conftest import ROOT, snapshot
+from support import wait_for
 
 SKYLAKE_CPUINFO = "".join(
     "processor\t: %d\nmodel name\t: Intel(R) Core(TM) i7-6700K CPU @ 4.00GHz\nflags\t\t: fpu cx8 cmov mmx fxsr sse "
@@ -38,7 +43,7 @@ def host(tmp_path):
     h.root, h.conf = root, conf
     h.env = {"NIXPERF_FAKE_ROOT": str(root), "PATH": DOUBLES}
     h.vars = dict(nixperf_mode="apply", nixperf_root=str(root), nixos_apply_nixos_config=str(conf),
-                  nixos_apply_check_reconnect=True, **NO_HOME)
+                  nixos_apply_check_reconnect=True, nixos_apply_confirm_timeout=CONFIRM, **NO_HOME)
     h.current = lambda: os.path.realpath(root / "run/current-system")
 
     def calls(prog="nixos-rebuild"):
@@ -50,9 +55,26 @@ def host(tmp_path):
 
     h.calls = calls
     h.clear = lambda: (root / "calls.jsonl").unlink(missing_ok=True)
-    return h
+    h.generation = lambda: os.readlink(root / "nix/var/nix/profiles/system")
+    h.files = lambda: {p: v[0] for p, v in snapshot(root / "etc/nixos").items() if not p.endswith("~")}
+    yield h
+    kill_timers(root)
 
 
+def kill_timers(root):
+    """No timer (or hanging double) of a test outlives it."""
+    health = root / "state/system-health"
+    if health.exists() and health.read_text() == "hang":
+        health.write_text("running")
+    for pid in (root / "state/timers").glob("*.pid") if (root / "state/timers").exists() else []:
+        try:
+            os.kill(int(pid.read_text()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
+# Seconds the magic rollback waits for confirmation in these tests (the runs confirm within seconds).
+CONFIRM = 30
 # The phases that write home-manager modules would call home_manager_apply for users this fake host has
 # no configuration for; the home tests set one up and turn them back on.
 NO_HOME = dict(nixperf_phase_system_libs=False, nixperf_phase_runtimes=False, nixperf_phase_electron_apps=False)
@@ -69,13 +91,28 @@ def test_apply_switches_once_then_never_again(play, host):
     assert actions(host.calls()) == ["dry-build", "build", "switch"]
     assert host.calls()[2] == ["switch", "-I", "nixos-config=%s" % host.conf]
     assert host.current() != gen1
-    assert host.calls("systemctl") == [["is-system-running"]]
+    # the magic rollback: armed before the switch, stopped after the health checks over a fresh connection
+    unit = run.results("nixperf.tuning.nixos_rebuild")[-1]["res"]["magic_rollback"]["unit"]
+    assert host.calls("systemd-run") == [[
+        "--unit=%s" % unit, "--description=nixperf.tuning magic rollback of host %s" % os.uname()[1],
+        "--on-active=%ds" % CONFIRM, "--timer-property=AccuracySec=1s", "--collect", gen1 + "/sw/bin/sh",
+        "%s/run/nixperf/%s.sh" % (host.root, unit)]]
+    assert host.calls("systemctl") == [["is-system-running"], ["stop", unit + ".timer"]]
+    assert not (host.root / "state/timers" / (unit + ".timer")).exists()
     assert not (host.root / "run/nixperf/apply.lock").exists()
     assert run.changed("shoshin") == 2  # the files, the system
+    cost = [e["event_data"]["res"]["msg"] for e in run.events if e.get("event") == "runner_on_ok"
+            and e["event_data"].get("task") == "Show what the switch costs"]
+    assert cost == ["shoshin: the new system: 7 derivations to build; 1 path to fetch (180.0 KiB download, "
+                    "1.1 MiB unpacked)"]
     host.clear()
     again = play(limit="shoshin", env=host.env, **host.vars)
     assert again.rc == 0 and again.changed("shoshin") == 0
     assert host.calls() == [] and host.calls("nix") == []  # a no-change run never calls nixos-rebuild
+    # check mode with nothing to change: no rebuild either, and the writer's shadow copy is gone
+    check = play(limit="shoshin", check=True, env=host.env, **host.vars)
+    assert check.rc == 0 and check.changed("shoshin") == 0
+    assert host.calls() == [] and not list((host.root / "tmp").glob("nixperf-shadow*"))
 
 
 def test_check_mode_predicts_and_never_activates(play, host):
@@ -84,6 +121,7 @@ def test_check_mode_predicts_and_never_activates(play, host):
     check = play(limit="shoshin", check=True, env=host.env, **host.vars)
     assert check.rc == 0, check.failures()
     assert actions(host.calls()) == ["dry-build"]  # never build, switch, boot or test
+    assert host.calls("systemd-run") == []
     assert "/tmp/nixperf-shadow" in host.calls()[0][-1]  # evaluated the shadow copy
     assert host.current() == gen1
     assert snapshot(host.root / "etc") == before
@@ -117,19 +155,137 @@ def test_failed_health_check_rolls_back_and_restores(play, host):
     assert play(limit="shoshin", env=host.env, **host.vars).rc == 0
     gen = host.current()
     before = {p: v[0] for p, v in snapshot(host.root / "etc/nixos").items()}
-    (host.root / "state").mkdir()
+    (host.root / "state").mkdir(exist_ok=True)
     (host.root / "state/system-health").write_text("degraded")
     (host.root / "state/failed-units").write_text("display-manager.service loaded failed failed Display Manager")
     host.clear()
     run = play(limit="shoshin", env=host.env, memory_swappiness=80, **host.vars)
     failures = run.failures()
     assert "Check the system state" in failures[-1]["msg"]
-    assert "Rolled back to %s" % gen in failures[-1]["msg"]
-    assert actions(host.calls()) == ["dry-build", "build", "switch", "switch"]
-    assert host.calls()[-1][-1] == "--rollback"
-    assert host.current() == gen
+    assert "The system profile (boot default) and running system had moved; rolled back to generation 2 (%s)" \
+        % gen in failures[-1]["msg"]
+    assert actions(host.calls()) == ["dry-build", "build", "switch"]
+    # exactly back: the profile to generation 2, that system activated; the timer stopped first
+    assert host.calls("nix-env") == [["--profile", str(host.root / "nix/var/nix/profiles/system"),
+                                      "--switch-generation", "2"]]
+    assert host.calls("switch-to-configuration") == [[gen, "switch"]]
+    assert host.calls("systemctl")[-1][0] == "stop"
+    assert host.current() == gen and host.generation() == "system-2-link"
     after = {p: v[0] for p, v in snapshot(host.root / "etc/nixos").items() if not p.endswith("~")}
     assert after == before
+
+
+@pytest.mark.parametrize("marker,moved", [
+    ("FAKE_UNITS_FAIL", "The system profile (boot default) and running system had moved"),
+    ("FAKE_BOOTLOADER_FAIL", "The system profile (boot default) had moved"),
+])
+def test_a_switch_failing_after_the_profile_moved_is_rolled_back(play, host, marker, moved):
+    """switch-to-configuration exits 4 after activating (units failed), or the boot loader fails after the
+    profile moved: the host must end on its previous generation with its previous files."""
+    assert play(limit="shoshin", env=host.env, **host.vars).rc == 0
+    gen, files = host.current(), host.files()
+    host.clear()
+    run = play(limit="shoshin", env=host.env, memory_sysctl_extra={"kernel.x": marker}, **host.vars)
+    msg = run.failures()[-1]["msg"]
+    assert "Switch to the new configuration: Failed to nixos-rebuild switch (rc 1)" in msg
+    assert moved in msg and "rolled back to generation 2 (%s)" % gen in msg
+    assert "the system profile moved to generation 3" in msg
+    assert "Nothing was switched" not in msg
+    assert actions(host.calls()) == ["dry-build", "build", "switch"]
+    assert host.calls("nix-env") == [["--profile", str(host.root / "nix/var/nix/profiles/system"),
+                                      "--switch-generation", "2"]]
+    restore = [gen, "switch"] if marker == "FAKE_UNITS_FAIL" else [gen, "boot"]
+    assert host.calls("switch-to-configuration")[-1] == restore
+    assert host.current() == gen and host.generation() == "system-2-link"
+    assert host.files() == files
+    assert not (host.root / "run/nixperf/apply.lock").exists()
+
+
+def test_a_switch_failing_before_the_profile_moved_switches_nothing(play, host):
+    assert play(limit="shoshin", env=host.env, **host.vars).rc == 0
+    gen, files = host.current(), host.files()
+    host.clear()
+    run = play(limit="shoshin", env=host.env, memory_sysctl_extra={"kernel.x": "FAKE_PROFILE_FAIL"}, **host.vars)
+    msg = run.failures()[-1]["msg"]
+    assert "nothing moved" in msg and "Nothing was switched" in msg
+    assert host.calls("nix-env") == [] and host.calls("switch-to-configuration") == []
+    assert host.current() == gen and host.generation() == "system-2-link" and host.files() == files
+
+
+def test_a_switch_needing_too_many_builds_is_refused_before_anything_changes(play, host):
+    assert play(limit="shoshin", env=host.env, **host.vars).rc == 0
+    gen, files = host.current(), host.files()
+    host.clear()
+    run = play(limit="shoshin", env=host.env, system_libs_stage="nixos", home_manager_apply_users=[],
+               **dict(host.vars, nixperf_phase_system_libs=True))
+    assert actions(host.calls()) == ["dry-build"]
+    msg = run.failures()[-1]["msg"]
+    assert "Dry-build the new configuration: Refusing to switch host" in msg
+    assert "more than nixos_apply_max_builds (100)" in msg and "Nothing was switched" in msg
+    # named from plan.rebuilds: the phase, and why it costs so much
+    assert "They come from the phases system_libs (" in msg and "glibc" in msg
+    assert "an overlay on a bootstrap package (" in msg and "rebuilds every package" in msg
+    check = play(limit="shoshin", check=True, env=host.env, system_libs_stage="nixos", home_manager_apply_users=[],
+                 **dict(host.vars, nixperf_phase_system_libs=True))
+    line = [e["event_data"]["res"]["msg"] for e in check.events if e.get("event") == "runner_on_ok"
+            and e["event_data"].get("task") == "Show what the switch costs"][0]
+    assert line.startswith("shoshin: the new system: 3") and "derivations to build, caused by system_libs (" in line
+    assert "8 paths to fetch (320.0 MiB download, 1.4 GiB unpacked). A real run would refuse: Refusing" in line
+    host.clear()
+    assert host.calls("systemd-run") == []
+    assert host.current() == gen and host.files() == files
+    ok = play(limit="shoshin", env=host.env, system_libs_stage="nixos", nixos_apply_max_builds=-1,
+              home_manager_apply_users=[], **dict(host.vars, nixperf_phase_system_libs=True))
+    assert ok.rc == 0, ok.failures()
+
+
+def test_confirmed_in_time_the_host_keeps_the_new_system(play, host):
+    # the run confirms after its health checks and a fresh connection: a few seconds on a loaded machine
+    run = play(limit="shoshin", env=host.env, **dict(host.vars, nixos_apply_confirm_timeout=8))
+    assert run.rc == 0, run.failures()
+    gen, files = host.current(), host.files()
+    fires_at = run.results("nixperf.tuning.nixos_rebuild")[-1]["res"]["magic_rollback"]["fires_at"]
+    time.sleep(max(0.0, fires_at - time.time()) + 1.5)  # past the timeout: the stopped timer never fires
+    assert host.current() == gen and host.generation() == "system-2-link" and host.files() == files
+    assert host.calls("switch-to-configuration") == [] and host.calls("nix-env") == []
+
+
+def test_a_run_that_never_confirms_is_rolled_back_by_the_host(play, host, tmp_path):
+    """The controller dies after the switch (killed while a wedged system bus stalls the health check): the
+    host puts back the previous generation and files by itself once the timeout elapsed."""
+    assert play(limit="shoshin", env=host.env, **host.vars).rc == 0
+    gen, files = host.current(), host.files()
+    (host.root / "state/system-health").write_text("hang")
+    host.clear()
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(dict(host.vars, nixos_apply_confirm_timeout=3, memory_swappiness=80)))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), NIX_REMOTE="dummy://",
+               ANSIBLE_COLLECTIONS_PATH="%s:%s" % (ROOT / ".collections", ROOT / ".venv/collections"),
+               ANSIBLE_HOME=str(tmp_path / ".ansible"), ANSIBLE_LOCAL_TEMP=str(tmp_path / ".ansible/tmp"),
+               NIXPERF_FAKE_ROOT=str(host.root), PATH="%s:%s:%s" % (DOUBLES, ROOT / ".venv/bin", os.environ["PATH"]))
+    with open(tmp_path / "run.log", "w") as log:
+        proc = subprocess.Popen([str(ROOT / ".venv/bin/ansible-playbook"), "site.yml", "--limit", "shoshin",
+                                 "-e", "@%s" % extra], cwd=str(ROOT), env=env, stdout=log, stderr=log,
+                                start_new_session=True)
+        try:
+            assert wait_for(lambda: ["is-system-running"] in host.calls("systemctl"), 120), \
+                (tmp_path / "run.log").read_text()
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert host.generation() == "system-3-link" and host.current() != gen  # switched, never confirmed
+    unit = host.calls("systemd-run")[0][0][len("--unit="):]
+    assert wait_for((host.root / "state/timers" / (unit + ".rc")).exists, 30)
+    assert (host.root / "state/timers" / (unit + ".rc")).read_text() == "0"
+    assert host.current() == gen and host.generation() == "system-2-link"
+    assert host.files() == files
+    assert host.calls("nix-env") == [["--profile", str(host.root / "nix/var/nix/profiles/system"),
+                                      "--switch-generation", "2"]]
+    assert host.calls("switch-to-configuration") == [[gen, "switch"]]
+    assert not (host.root / "run/nixperf/apply.lock").exists()  # the dead run's lock went with it
+    (host.root / "state/system-health").write_text("running")
+    again = play(limit="shoshin", env=host.env, **host.vars)  # the next run finds a host it can work with
+    assert again.rc == 0 and again.changed("shoshin") == 0
 
 
 def test_allowed_failed_unit_passes(play, host):
@@ -210,11 +366,32 @@ def test_home_manager_failed_check_rolls_back(play, home):
     assert os.path.realpath(home.profile) == first
 
 
-def test_home_manager_check_mode_builds_only(play, home):
+def test_home_manager_switch_failing_after_the_profile_moved_is_rolled_back(play, home):
+    assert play(limit="shoshin", env=home.env, **home.vars).rc == 0
+    first = os.path.realpath(home.profile)
+    (home.root / "home/mitsio/.config/home-manager/home.nix").write_text("{ ... }: { programs.git.enable = true; }\n")
+    home.clear()
+    run = play(limit="shoshin", env=dict(home.env, FAKE_HM_ACTIVATION_FAIL="1"), **home.vars)
+    msg = run.failures()[-1]["msg"]
+    assert "the home-manager profile moved to generation 2" in msg and "Rolled back: mitsio" in msg
+    assert [c[0] for c in home.calls("home-manager")] == ["build", "switch"]
+    assert home.calls("activate")  # generation 1's activate script
+    assert os.path.realpath(home.profile) == first
+
+
+def test_home_manager_check_mode_never_builds(play, home):
     check = play(limit="shoshin", check=True, env=home.env, **home.vars)
     assert check.rc == 0, check.failures()
-    assert [c[0] for c in home.calls("home-manager")] == ["build"]
+    assert home.calls("home-manager") == []  # no build, not even of the old configuration
+    # the system's evaluation, then the home's dry run and evaluation
+    assert [c[2:4] for c in home.calls("nix")] == [["eval", "--impure"], ["build", "--dry-run"], ["eval", "--raw"]]
     assert not os.path.lexists(home.profile)
+    assert check.changed("shoshin") >= 2
+    assert not list((home.root / "tmp").glob("nixperf-shadow*"))  # the system's and the user's shadow copies
+    cost = [e["event_data"]["res"]["msg"] for e in check.events if e.get("event") == "runner_item_on_ok"
+            and e["event_data"].get("task") == "Show what each switch costs"]
+    assert cost == ["shoshin: home-manager of mitsio: 5 derivations to build; 1 path to fetch (180.0 KiB download, "
+                    "1.1 MiB unpacked)"]
 
 
 def test_rollback_playbook(play, home):

@@ -26,4 +26,16 @@ def test_generation_2_is_running(host):
 def test_files_and_lock(host):
     assert host.file(os.path.join(ROOT, "etc/nixos/nixperf/memory.nix")).contains("zramSwap")
     assert not host.file(os.path.join(ROOT, "run/nixperf/apply.lock")).exists
-    assert calls(host, "systemctl") == [["is-system-running"]]
+
+
+def test_magic_rollback_armed_before_the_switch_and_confirmed_after_the_checks(host):
+    rows = [json.loads(ln) for ln in host.file(os.path.join(ROOT, "calls.jsonl")).content_string.splitlines()]
+    progs = ("systemd-run", "nixos-rebuild", "systemctl")
+    order = [r["prog"] + " " + r["argv"][0] for r in rows if r["prog"] in progs]
+    unit = calls(host, "systemd-run")[0][0][len("--unit="):]
+    assert order == ["nixos-rebuild dry-build", "nixos-rebuild build", "systemd-run --unit=" + unit,
+                     "nixos-rebuild switch", "systemctl is-system-running", "systemctl stop"]
+    assert calls(host, "systemctl")[-1] == ["stop", unit + ".timer"]
+    assert "--on-active=60s" in calls(host, "systemd-run")[0]
+    assert not host.file(os.path.join(ROOT, "state/timers", unit + ".timer")).exists  # stopped, never fires
+    assert not host.file(os.path.join(ROOT, "run/nixperf", unit + ".sh")).exists
