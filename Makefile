@@ -65,7 +65,7 @@ integration:
 
 molecule:
 	for scenario in molecule/*/molecule.yml; do \
-	  $(BIN)/molecule test -s "$$(basename "$$(dirname "$$scenario")")"; \
+	  $(BIN)/molecule test -s "$$(basename "$$(dirname "$$scenario")")" || exit 1; \
 	done
 
 # ansible-lint installs a copy of this collection under .ansible/ once and then
