@@ -13,12 +13,13 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export NIX_REMOTE ?= dummy://
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup nix run test bench generate unit integration molecule lint sanity clean
+.PHONY: help setup nix run test bench generate unit integration nixpkgs molecule lint sanity clean
 
 help:
 	@echo "make run    set up (venv, pinned deps, nix-instantiate) and render every host into ./build/"
 	@echo "make test   set up, then every test tier: pytest, molecule, ansible-lint, ansible-test sanity"
-	@echo "            (tiers alone: make unit | integration | molecule | lint | sanity)"
+	@echo "            (tiers alone: make unit | integration | nixpkgs | molecule | lint | sanity)"
+	@echo "            (make nixpkgs runs only with NIXPKGS=<nixpkgs checkout or folder with its lib/>)"
 	@echo "make generate  phase roles' defaults / argument specs / tasks from their declarations"
 	@echo "make bench  set up, then measure the performance targets: one table, JSON in benchmarks/results/"
 
@@ -45,7 +46,7 @@ run: setup
 	$(BIN)/ansible-playbook site.yml
 
 test: setup
-	$(MAKE) --no-print-directory unit integration molecule lint sanity
+	$(MAKE) --no-print-directory unit integration nixpkgs molecule lint sanity
 
 # The performance targets (README, "Performance"): prints the table, writes benchmarks/results/latest.json.
 bench: setup
@@ -62,6 +63,16 @@ unit:
 
 integration:
 	$(BIN)/python -m pytest -q tests/integration
+
+# The generated modules with a host's own through nixpkgs' real module system (lib.evalModules). nixpkgs is not
+# on Debian nor on PyPI: the tier runs when NIXPKGS names a nixpkgs checkout or a folder with its lib/, and says
+# plainly when it did not run.
+nixpkgs:
+	@if [ -z "$${NIXPKGS:-}" ]; then \
+	  echo "tests/nixpkgs DID NOT RUN: NIXPKGS is not set (NIXPKGS=/path/to/nixpkgs make nixpkgs runs it)"; \
+	else \
+	  $(BIN)/python -m pytest -q -rs tests/nixpkgs; \
+	fi
 
 molecule:
 	for scenario in molecule/*/molecule.yml; do \

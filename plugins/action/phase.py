@@ -20,7 +20,8 @@ from ansible_collections.nixperf.tuning.plugins.action.write_files import Writer
 from ansible_collections.nixperf.tuning.plugins.module_utils.facts import FactError, check_users
 from ansible_collections.nixperf.tuning.plugins.module_utils.layout import Layout, LayoutError, layout
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError, header_comment, nix_module, render
-from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, PhasePlan, build, get, known_phases
+from ansible_collections.nixperf.tuning.plugins.module_utils.phase import (
+    PRIORITY_VAR, PhaseError, PhasePlan, build, check_priority, get, known_phases)
 
 # Import every builder now: the strategy loads this plugin in the controller's main process, so the
 # forked worker of each task and host inherits them instead of importing them again.
@@ -163,13 +164,15 @@ class ActionModule(Writer, ActionBase):
             users_var = template_var(self._templar, task_vars, "nixperf_users")
             desktop = template_var(self._templar, task_vars, "nixperf_desktop")
             where = host_layout(self._templar, task_vars)
-            built = build(phase, host, settings, hardware, users_var if declared.users else None, desktop)
+            priority = check_priority(host, template_var(self._templar, task_vars, PRIORITY_VAR))
+            built = build(phase, host, settings, hardware, users_var if declared.users else None, desktop, priority)
             # the facts are checked as a whole for every phase (in build); users by the phases that write homes
             users = check_users(host, users_var) if declared.users else []
             nixos = None
             if built.config is not None:
                 nixos = nix_module(built.phase, built.config, role=role, description=built.description,
-                                   enable=built.enable, note=built.note, always=built.always, markers=False)
+                                   enable=built.enable, note=built.note, always=built.always, markers=False,
+                                   priority=priority)
             data = {rel: render(value, markers=False) for rel, value in built.data_files.items()}
             home = {}
             if built.home_config is not None:
@@ -177,7 +180,7 @@ class ActionModule(Writer, ActionBase):
                     raise PhaseError("host %s: nixperf_users is empty; phase %s writes a home-manager module for "
                                      "each user" % (host, built.phase))
                 home_text = nix_module(built.phase, built.home_config, role=role, description=built.description,
-                                       enable=built.home_enable, note=built.note, markers=False)
+                                       enable=built.home_enable, note=built.note, markers=False, priority=priority)
                 home = {u: (where.home_dir(u), home_text) for u in users}
         except (PhaseError, FactError, LayoutError, NixError) as exc:
             result.update(failed=True, msg=str(exc))

@@ -481,14 +481,16 @@ def nix_module(
     note: Optional[str] = None,
     always: Optional[Mapping] = None,
     markers: bool = True,
+    priority: Optional[int] = None,
 ) -> Tuple[str, List[str]]:
     """A whole NixOS / home-manager module for one phase.
 
     The module declares ``options.nixperf.<phase>.enable`` (default ``enable``)
     and wraps ``config`` in ``lib.mkIf cfg.enable`` so that turning the phase off
     is one boolean; ``always`` is merged in unconditionally (for values such as
-    ``_module.args`` that must not depend on ``config``).  Returns the text and
-    the embedded raw fragments.
+    ``_module.args`` that must not depend on ``config``).  ``priority`` (the
+    nixperf priority the values are set at) is stated in the header.  Returns
+    the text and the embedded raw fragments.
     """
     if not isinstance(phase, str) or not _PHASE.fullmatch(phase):
         raise NixError("phase name %r must match %s" % (phase, _PHASE.pattern))
@@ -504,6 +506,11 @@ def nix_module(
         config_line = "  config = %s;\n" % body
     else:
         config_line = "  config = lib.mkIf cfg.enable %s;\n" % body
+    if priority is not None:
+        note = ((note.rstrip() + "\n") if note else "") + (
+            "Values a host's own modules may also set are defined with lib.mkOverride %d (nixperf_priority): they\n"
+            "win over plain definitions (100) and lib.mkDefault (1000), and give way to the host's lib.mkForce (50)."
+            % priority)
     text = (
         header_comment(role or phase, note)
         + "{ config, lib, pkgs, ... }:\n"

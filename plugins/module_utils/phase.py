@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.facts import FactError, check_facts
-from ansible_collections.nixperf.tuning.plugins.module_utils.nix import MARKER_KEYS, NixError, from_marker
+from ansible_collections.nixperf.tuning.plugins.module_utils.nix import (
+    MARKER_KEYS, NixError, NixMarker, NixOverride, from_marker)
 
 _MISSING = object()
 KINDS = ("bool", "int", "str", "list", "dict", "raw")
@@ -34,8 +35,37 @@ TRUE = ("true", "yes", "on", "1", "y", "t")
 FALSE = ("false", "no", "off", "0", "n", "f")
 
 
+# The module-system priority of the values a host's own modules may also define (nixperf_priority).
+# Below 100 (a plain definition) and 1000 (lib.mkDefault, the NixOS modules' defaults): ours win over them.
+# Above 50 (lib.mkForce): a value the host forces wins over ours. Never 50 or 100 themselves: options that take
+# one definition (boot.kernel.sysctl values merge with mergeOneOption) fail with "defined multiple times" when
+# two modules define them at one priority, even with equal values.
+PRIORITY_VAR = "nixperf_priority"
+DEFAULT_PRIORITY = 75
+PRIORITY_RANGE = (1, 999)
+
+
 class PhaseError(ValueError):
     """Bad input for a phase; the message is meant for the user as it is."""
+
+
+def check_priority(host: str, value: Any) -> int:
+    """``nixperf_priority`` as an integer (text from ``-e`` converted); None gives the default."""
+    if value is None:
+        return DEFAULT_PRIORITY
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        value = int(value)
+    lo, hi = PRIORITY_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise PhaseError("host %s: %s must be an integer from %d to %d (the lib.mkOverride priority of the generated "
+                         "values; 50 is lib.mkForce, 100 a plain definition, 1000 lib.mkDefault), got %r"
+                         % (host, PRIORITY_VAR, lo, hi, value))
+    if value in (50, 100):
+        raise PhaseError("host %s: %s must not be %d: that is the priority of %s, so a host module setting the same "
+                         "sysctl there fails evaluation (\"defined multiple times\"); take %d or %d"
+                         % (host, PRIORITY_VAR, value, "lib.mkForce" if value == 50 else "a plain definition",
+                            value - 1, value + 1))
+    return value
 
 
 @dataclass(frozen=True)
@@ -152,10 +182,11 @@ class Inputs:
     """A phase's settings and the host's facts, checked against the declaration."""
 
     def __init__(self, host: str, settings: Optional[Mapping], hardware: Any, phase: Phase,
-                 users: Any = None, desktop: Any = None) -> None:
+                 users: Any = None, desktop: Any = None, priority: Any = None) -> None:
         self.host = host
         self.phase = phase
         self.prefix = phase.prefix
+        self.priority = check_priority(host, priority)
         try:
             self.hardware, self.users, self.desktop = check_facts(host, hardware, users, desktop, phase.facts)
         except FactError as exc:
@@ -225,6 +256,11 @@ class Inputs:
             raise self.fail(var, "must be an integer from %d to %d, got %r" % (lo, hi, value))
         return value
 
+    def owned(self, value: Any) -> Any:
+        """``value`` at the nixperf priority (``lib.mkOverride <nixperf_priority> value``), for an option a host's
+        own modules may also define; a value that already carries a priority marker keeps it."""
+        return value if isinstance(value, NixMarker) else NixOverride(self.priority, value)
+
     def __getitem__(self, name: str) -> Any:
         if name not in self.values:
             raise KeyError("phase %s declares no setting %r" % (self.phase.name, name))
@@ -281,7 +317,8 @@ def known_phases() -> Sequence[str]:
 
 
 def build(phase: str, host: str, settings: Optional[Mapping], hardware: Any, users: Any = None,
-          desktop: Any = None) -> PhasePlan:
-    """Check the facts and settings of ``phase`` for ``host``, then run its builder."""
+          desktop: Any = None, priority: Any = None) -> PhasePlan:
+    """Check the facts and settings of ``phase`` for ``host``, then run its builder (``priority``:
+    ``nixperf_priority``, None for the default)."""
     declared = get(phase, host)
-    return declared.build(Inputs(host, settings, hardware, declared, users, desktop))
+    return declared.build(Inputs(host, settings, hardware, declared, users, desktop, priority))

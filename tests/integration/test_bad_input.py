@@ -57,7 +57,7 @@ def test_injection_attempt_is_an_inert_string(play, nix):
     run = play(limit="shoshin", memory_sysctl_extra={"kernel.domainname": evil})
     assert run.rc == 0, run.failures()
     path = play.build / "shoshin/etc/nixos/nixperf/memory.nix"
-    lib = "{ mkOption = x: x; types.bool = null; mkIf = c: v: v; mkForce = v: v; }"
+    lib = "{ mkOption = x: x; types.bool = null; mkIf = c: v: v; mkOverride = p: v: v; }"
     got = nix.eval_json("(import %s { config.nixperf.memory.enable = true; pkgs = {}; lib = %s; })"
                         ".config.boot.kernel.sysctl" % (path, lib))
     assert got["kernel.domainname"] == evil

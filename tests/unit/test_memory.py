@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.nixperf.tuning.plugins.module_utils.phases import memory as M
-from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixForce, to_nix
+from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixForce, NixOverride, to_nix
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build, known_phases
 
 HW16 = {"memory": {"total_mib": 16384}}
 
 
 DEFAULT = object()
+
+
+def owned(value, priority=75):
+    """A value at the nixperf priority (lib.mkOverride 75 by default)."""
+    return NixOverride(priority, value)
 
 
 def plan(settings=None, hardware=DEFAULT, host="shoshin"):
@@ -30,10 +35,12 @@ def test_dirty_formula(gib, dirty, background):
 def test_shoshin_gets_the_plan_v21_values():
     p = plan()
     sysctl = p.config["boot"]["kernel"]["sysctl"]
-    assert p.config["zramSwap"] == {"enable": True, "algorithm": "zstd", "memoryPercent": 75, "priority": 100}
+    assert p.config["zramSwap"] == {"enable": owned(True), "algorithm": owned("zstd"), "memoryPercent": owned(75),
+                                    "priority": owned(100)}
+    # one priority for every key: never lib.mkForce (the plan's host forces four of them) nor a plain definition
     assert sysctl == {
-        "vm.swappiness": NixForce(67), "vm.vfs_cache_pressure": NixForce(125), "vm.dirty_ratio": NixForce(10),
-        "vm.dirty_background_ratio": NixForce(5), "vm.overcommit_memory": 0, "vm.panic_on_oom": 0,
+        "vm.swappiness": owned(67), "vm.vfs_cache_pressure": owned(125), "vm.dirty_ratio": owned(10),
+        "vm.dirty_background_ratio": owned(5), "vm.overcommit_memory": owned(0), "vm.panic_on_oom": owned(0),
     }
     assert p.derived["zram_size_mib"] == 12288
     assert p.enable is True
@@ -41,14 +48,14 @@ def test_shoshin_gets_the_plan_v21_values():
 
 def test_bigger_machine_gets_other_numbers():
     p = plan(hardware={"memory": {"total_mib": 65536}})
-    assert p.config["zramSwap"]["memoryPercent"] == 25
-    assert p.config["boot"]["kernel"]["sysctl"]["vm.dirty_ratio"] == NixForce(2)
+    assert p.config["zramSwap"]["memoryPercent"] == owned(25)
+    assert p.config["boot"]["kernel"]["sysctl"]["vm.dirty_ratio"] == owned(2)
 
 
 def test_explicit_settings_win_over_derivation():
     p = plan({"zram_memory_percent": 50, "dirty_ratio": 20, "dirty_background_ratio": 3, "zram_algorithm": "lz4"})
-    assert p.config["zramSwap"]["memoryPercent"] == 50
-    assert p.config["zramSwap"]["algorithm"] == "lz4"
+    assert p.config["zramSwap"]["memoryPercent"] == owned(50)
+    assert p.config["zramSwap"]["algorithm"] == owned("lz4")
     assert p.derived["dirty_background_ratio"] == 3
 
 
@@ -59,12 +66,12 @@ def test_background_defaults_to_half_of_explicit_dirty_ratio():
 def test_overcommit_ratio_only_in_strict_mode():
     assert "vm.overcommit_ratio" not in plan().config["boot"]["kernel"]["sysctl"]
     p = plan({"overcommit_memory": 2, "overcommit_ratio": 80})
-    assert p.config["boot"]["kernel"]["sysctl"]["vm.overcommit_ratio"] == 80
+    assert p.config["boot"]["kernel"]["sysctl"]["vm.overcommit_ratio"] == owned(80)
 
 
 def test_zram_off():
     p = plan({"zram_enable": False})
-    assert p.config["zramSwap"] == {"enable": False}
+    assert p.config["zramSwap"] == {"enable": owned(False)}
     assert "zram_memory_percent" not in p.derived
     assert "zram off" in p.note
 
@@ -78,15 +85,16 @@ def test_sysctl_extra_accepts_ints_strings_and_markers():
                                "kernel.sched_autogroup_enabled": {"_nix_force": 1},
                                "net.ipv4.conf.enp0s31f6.rp_filter": 2}})
     sysctl = p.config["boot"]["kernel"]["sysctl"]
-    assert sysctl["vm.max_map_count"] == 1048576
-    assert sysctl["net.ipv4.tcp_rmem"] == "4096 87380 6291456"
+    assert sysctl["vm.max_map_count"] == owned(1048576)
+    assert sysctl["net.ipv4.tcp_rmem"] == owned("4096 87380 6291456")
+    assert sysctl["kernel.sched_autogroup_enabled"] == NixForce(1)  # a marker the user chose keeps its priority
 
 
 def test_injection_attempt_stays_a_string():
     evil = '"; ${builtins.readFile /etc/shadow}'
     p = plan({"sysctl_extra": {"kernel.hostname": evil}})
     text = to_nix(p.config)
-    assert '"kernel.hostname" = "\\"; \\${builtins.readFile /etc/shadow}";' in text
+    assert '"kernel.hostname" = lib.mkOverride 75 "\\"; \\${builtins.readFile /etc/shadow}";' in text
 
 
 @pytest.mark.parametrize("settings,var,allowed", [
@@ -133,7 +141,7 @@ def test_missing_or_bad_hardware_facts(hardware, problem):
 
 
 def test_numbers_templated_to_text_are_accepted():
-    assert plan({"zram_memory_percent": "60"}).config["zramSwap"]["memoryPercent"] == 60
+    assert plan({"zram_memory_percent": "60"}).config["zramSwap"]["memoryPercent"] == owned(60)
     assert plan(hardware={"memory": {"total_mib": "16384"}}).derived["total_mib"] == 16384
 
 
@@ -148,15 +156,33 @@ def test_generated_module_evaluates_to_the_plan(nix, tmp_path):
     from ansible_collections.nixperf.tuning.plugins.module_utils.nix import nix_module
 
     p = plan()
-    text = nix_module(p.phase, p.config, role="memory", note=p.note)[0]
+    text = nix_module(p.phase, p.config, role="memory", note=p.note, priority=75)[0]
+    assert "defined with lib.mkOverride 75 (nixperf_priority)" in text.split("{ config", 1)[0]
     path = tmp_path / "memory.nix"
     path.write_text(text)
     lib = ("{ mkOption = x: x; types.bool = null; mkIf = c: v: { _if = c; content = v; };"
-           " mkForce = v: { _force = v; }; }")
+           " mkOverride = p: v: { _priority = p; content = v; }; }")
     got = nix.eval_json("(import %s { config.nixperf.memory.enable = true; pkgs = {}; lib = %s; }).config"
                         % (path, lib))
     assert got["_if"] is True
     c = got["content"]
-    assert c["zramSwap"] == {"enable": True, "algorithm": "zstd", "memoryPercent": 75, "priority": 100}
-    assert c["boot"]["kernel"]["sysctl"]["vm.swappiness"] == {"_force": 67}
-    assert c["boot"]["kernel"]["sysctl"]["vm.overcommit_memory"] == 0
+    assert c["zramSwap"]["memoryPercent"] == {"_priority": 75, "content": 75}
+    assert c["boot"]["kernel"]["sysctl"]["vm.swappiness"] == {"_priority": 75, "content": 67}
+    assert c["boot"]["kernel"]["sysctl"]["vm.overcommit_memory"] == {"_priority": 75, "content": 0}
+
+
+def test_the_nixperf_priority_is_one_setting_for_the_host():
+    p = build("memory", "shoshin", {}, HW16, priority="40")  # text from -e nixperf_priority=40
+    assert p.config["boot"]["kernel"]["sysctl"]["vm.swappiness"] == owned(67, 40)
+    assert p.config["zramSwap"]["priority"] == owned(100, 40)
+
+
+@pytest.mark.parametrize("value,allowed", [
+    (0, "from 1 to 999"), (1000, "from 1 to 999"), ("high", "from 1 to 999"), (True, "from 1 to 999"),
+    (50, "must not be 50: that is the priority of lib.mkForce"),
+    (100, "must not be 100: that is the priority of a plain definition"),
+])
+def test_a_priority_that_collides_or_is_no_priority_is_refused(value, allowed):
+    with pytest.raises(PhaseError, match="host shoshin: nixperf_priority ") as err:
+        build("memory", "shoshin", {}, HW16, priority=value)
+    assert allowed in str(err.value)

@@ -6,7 +6,7 @@ import os
 
 BUILD = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "build", "instance", "etc", "nixos", "nixperf")
 NIX_ENV = "NIX_REMOTE=dummy:// "
-LIB = "{ mkOption = x: x; types.bool = null; mkIf = c: v: v; mkForce = v: { forced = v; }; }"
+LIB = "{ mkOption = x: x; types.bool = null; mkIf = c: v: v; mkOverride = p: v: { priority = p; value = v; }; }"
 
 
 def test_files_exist_with_safe_modes(host):
@@ -24,9 +24,10 @@ def test_files_parse(host):
 
 def test_values_derived_from_32_gib(host):
     text = host.file(os.path.join(BUILD, "memory.nix")).content_string
-    assert "memoryPercent = 50;" in text  # min(75 % of 32 GiB, 16 GiB) = 50 %
-    assert '"vm.dirty_ratio" = lib.mkForce 5;' in text
-    assert '"vm.dirty_background_ratio" = lib.mkForce 2;' in text
+    assert "memoryPercent = lib.mkOverride 75 50;" in text  # min(75 % of 32 GiB, 16 GiB) = 50 %
+    assert '"vm.dirty_ratio" = lib.mkOverride 75 5;' in text
+    assert '"vm.dirty_background_ratio" = lib.mkOverride 75 2;' in text
+    assert "lib.mkForce" not in text.split("{ config", 1)[1]  # never at the priority of the host's lib.mkForce
     assert "imports = [ ./memory.nix ];" in host.file(os.path.join(BUILD, "default.nix")).content_string
 
 
@@ -36,8 +37,9 @@ def test_config_evaluates_to_intended_values(host):
     cmd = host.run(NIX_ENV + "nix-instantiate --eval --strict --json -E %s", expr)
     assert cmd.rc == 0, cmd.stderr
     config = json.loads(cmd.stdout)
-    assert config["zramSwap"] == {"enable": True, "algorithm": "zstd", "memoryPercent": 50, "priority": 100}
-    sysctl = config["boot"]["kernel"]["sysctl"]
-    assert sysctl["vm.swappiness"] == {"forced": 67}
+    zram = {k: v["value"] for k, v in config["zramSwap"].items()}
+    assert zram == {"enable": True, "algorithm": "zstd", "memoryPercent": 50, "priority": 100}
+    sysctl = {k: v["value"] for k, v in config["boot"]["kernel"]["sysctl"].items()}
+    assert config["boot"]["kernel"]["sysctl"]["vm.swappiness"] == {"priority": 75, "value": 67}
     assert sysctl["vm.max_map_count"] == 1048576
     assert sysctl["kernel.domainname"] == '"; ${builtins.exec} #'

@@ -28,7 +28,7 @@ import re
 from typing import Any, Dict
 
 
-from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixForce, NixMarker
+from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixMarker
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, Phase, PhasePlan, Setting
 
 # nixos/modules/config/zram.nix: types.enum [ "842" "lzo" "lzo-rle" "lz4" "lz4hc" "zstd" ]
@@ -95,20 +95,22 @@ def build_memory(inp: Inputs) -> PhasePlan:
     overcommit_ratio = inp["overcommit_ratio"]
     panic = inp["panic_on_oom"]
     extra = _sysctl_extra(inp)
+    # zram makes swapping cheap, so the plan (v2.1) swaps earlier (67) and reclaims dentries/inodes a bit harder
+    # (125). Every key at the nixperf priority (inp.owned): a host module that sets one too (the plan's
+    # aggressive-ram-optimization.nix forces four with lib.mkForce, sets two plainly) never makes evaluation fail
+    # with "defined multiple times"; its lib.mkForce wins, its plain values give way to ours.
     sysctl: Dict[str, Any] = {
-        # zram makes swapping cheap, so the plan (v2.1) swaps earlier (67) and
-        # reclaims dentries/inodes a bit harder (125); forced because NixOS
-        # profiles and older hand-written modules set them too.
-        "vm.swappiness": NixForce(swappiness),
-        "vm.vfs_cache_pressure": NixForce(vfs),
-        "vm.dirty_ratio": NixForce(dirty),
-        "vm.dirty_background_ratio": NixForce(background),
+        "vm.swappiness": swappiness,
+        "vm.vfs_cache_pressure": vfs,
+        "vm.dirty_ratio": dirty,
+        "vm.dirty_background_ratio": background,
         "vm.overcommit_memory": overcommit,
         "vm.panic_on_oom": panic,
     }
     if overcommit == 2:
         sysctl["vm.overcommit_ratio"] = overcommit_ratio
     sysctl.update(extra)
+    sysctl = {k: inp.owned(v) for k, v in sysctl.items()}
     config: Dict[str, Any] = {"boot": {"kernel": {"sysctl": sysctl}}}
     derived: Dict[str, Any] = {
         "total_mib": total, "swappiness": swappiness, "vfs_cache_pressure": vfs,
@@ -116,12 +118,12 @@ def build_memory(inp: Inputs) -> PhasePlan:
         "panic_on_oom": panic, "zram_enable": zram,
     }
     if zram:
-        config["zramSwap"] = {"enable": True, "algorithm": algorithm, "memoryPercent": percent,
-                              "priority": priority}
+        config["zramSwap"] = {k: inp.owned(v) for k, v in (("enable", True), ("algorithm", algorithm),
+                                                             ("memoryPercent", percent), ("priority", priority))}
         derived.update(zram_algorithm=algorithm, zram_memory_percent=percent, zram_priority=priority,
                        zram_size_mib=total * percent // 100)
     else:
-        config["zramSwap"] = {"enable": False}
+        config["zramSwap"] = {"enable": inp.owned(False)}
     return PhasePlan(
         phase="memory",
         config=config,
@@ -158,14 +160,14 @@ PHASE = Phase(
                 "16 GiB) (16 GiB RAM -> 75).", lo=1, hi=100),
         Setting("zram_priority", "int", 100, "Swap priority of zram, above any disk swap (-1 .. 32767).",
                 lo=SWAP_PRIORITY[0], hi=SWAP_PRIORITY[1]),
-        Setting("swappiness", "int", 67, "C(vm.swappiness) (0-200), forced: 67 is the plan's v2.1 value for zram "
+        Setting("swappiness", "int", 67, "C(vm.swappiness) (0-200): 67 is the plan's v2.1 value for zram "
                 "(swap to zram is cheap).", lo=0, hi=200),
-        Setting("vfs_cache_pressure", "int", 125, "C(vm.vfs_cache_pressure) (1-1000), forced: 125 reclaims "
+        Setting("vfs_cache_pressure", "int", 125, "C(vm.vfs_cache_pressure) (1-1000): 125 reclaims "
                 "dentries/inodes a bit sooner on a zram desktop.", lo=1, hi=1000),
-        Setting("dirty_ratio", "int", None, "C(vm.dirty_ratio) (1-100), forced; null = keep ~1.6 GiB of dirty "
+        Setting("dirty_ratio", "int", None, "C(vm.dirty_ratio) (1-100); null = keep ~1.6 GiB of dirty "
                 "pages (16 GiB RAM -> 10).", lo=1, hi=100),
         Setting("dirty_background_ratio", "int", None, "C(vm.dirty_background_ratio) (1-100, below the dirty "
-                "ratio), forced; null = half of the dirty ratio (16 GiB RAM -> 5).", lo=1, hi=100),
+                "ratio); null = half of the dirty ratio (16 GiB RAM -> 5).", lo=1, hi=100),
         Setting("overcommit_memory", "int", 0, "C(vm.overcommit_memory): 0 heuristic (plan), 1 always, 2 strict.",
                 choices=(0, 1, 2)),
         Setting("overcommit_ratio", "int", 50, "C(vm.overcommit_ratio), written only with overcommit_memory 2 "
