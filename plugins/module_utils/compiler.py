@@ -9,9 +9,15 @@ from typing import List, Sequence
 BASE_FLAGS = ["-pipe", "-fno-semantic-interposition", "-fno-plt"]
 
 
+def cflag_list(march: str, opt: int, extra: Sequence[str] = ()) -> List[str]:
+    """``-march=<m> -mtune=<m> -O<opt>``, the base flags and ``extra``: one flag an element (what an overlay
+    appends to a package's own ``NIX_CFLAGS_COMPILE``, see ``overlays.py``)."""
+    return ["-march=%s" % march, "-mtune=%s" % march, "-O%d" % opt] + BASE_FLAGS + list(extra)
+
+
 def cflags(march: str, opt: int, extra: Sequence[str] = ()) -> str:
-    """``-march=<m> -mtune=<m> -O<opt>`` plus the base flags and ``extra``."""
-    return " ".join(["-march=%s" % march, "-mtune=%s" % march, "-O%d" % opt] + BASE_FLAGS + list(extra))
+    """The same flags as one string (reports, notes)."""
+    return " ".join(cflag_list(march, opt, extra))
 
 
 def goamd64(level: int) -> str:

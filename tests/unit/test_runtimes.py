@@ -2,22 +2,41 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.nixperf.tuning.plugins.module_utils import overlays
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import nix_module
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
 
 SKY = {"cpu": {"family": "skylake", "x86_64_level": 3}}
 VM = {"cpu": {"family": "x86-64-v2", "x86_64_level": 2}}
-FLAGS = " -march=skylake -mtune=skylake -O3 -pipe -fno-semantic-interposition -fno-plt"
+FLAGS = "-march=skylake -mtune=skylake -O3 -pipe -fno-semantic-interposition -fno-plt"
 LIB = "{ mkOption = x: x; types.bool = null; mkIf = c: v: v; }"
-# a prev whose packages record what the overlay does to them
+# stdenv.mkDerivation as far as an override can tell (pkgs/stdenv/generic/make-derivation.nix, checkedEnv): a name in
+# env and at the top level is refused, env values are strings, booleans or integers; overrideAttrs merges.
+MKDRV = """mkDerivation = attrs:
+    let
+      env = attrs.env or { };
+      overlapping = builtins.attrNames (builtins.intersectAttrs env (builtins.removeAttrs attrs [ "env" ]));
+      badEnv = builtins.filter (n: !(builtins.isString env.${n} || builtins.isBool env.${n} || builtins.isInt env.${n}))
+        (builtins.attrNames env);
+    in
+    if overlapping != [ ] then throw ("The `env` attribute set cannot contain any attributes passed to derivation. "
+      + "The following attributes are overlapping: ${toString overlapping}")
+    else if badEnv != [ ] then throw "env values must be strings, booleans or integers: ${toString badEnv}"
+    else { inherit attrs; overrideAttrs = f: mkDerivation (attrs // f attrs); };"""
+# a prev whose packages carry what nixpkgs gives them and record what the overlay does to them:
+# nodejs.nix (pkgs/development/web/nodejs) puts a define in env.NIX_CFLAGS_COMPILE on x86_64-darwin and CC_host at the
+# top level; cpython/default.nix keeps CPPFLAGS, LIBS, NIX_LDFLAGS and the integer PYTHONHASHSEED in env.
+NODE_DEFINE = "-D__ENVIRONMENT_MAC_OS_X_VERSION_MIN_REQUIRED__=101300"
 PREV = """{
-  "nodejs-slim_24" = { overrideAttrs = f: f { env.NIX_CFLAGS_COMPILE = "-DKEEP"; configureFlags = [ "--ninja" ]; }; };
-  "nodejs_24" = { override = args: { slim = args.nodejs-slim; }; };
-  python313 = { override = args: { overrideAttrs = f: { args = args // { self = "final"; }; attrs = f { }; }; }; };
+  "nodejs-slim_24" = mkDerivation { pname = "nodejs-slim"; CC_host = "cc"; configureFlags = [ "--ninja" ];
+    env.NIX_CFLAGS_COMPILE = "%s"; };
+  "nodejs_24" = { override = args: { slim = args.nodejs-slim.attrs; }; };
+  python313 = { override = args: mkDerivation { pname = "python3"; overrideArgs = args;
+    env = { CPPFLAGS = "-I/zlib/include"; LIBS = "-lcrypt"; NIX_LDFLAGS = "-lgcc_s"; PYTHONHASHSEED = 0; }; }; };
   rustPackages = { overrideScope = f: f { } {
     rustc-unwrapped = { overrideAttrs = g: g { configureFlags = [ "--release-channel=stable" ]; }; };
   }; };
-}"""
+}""" % NODE_DEFINE
 
 
 def apply_overlay(nix, tmp_path, home_config):
@@ -25,10 +44,10 @@ def apply_overlay(nix, tmp_path, home_config):
     path.write_text(nix_module("runtimes", home_config)[0])
     assert nix.parses(path)
     return nix.eval_json(
-        "let m = (import %s { config.nixperf.runtimes.enable = true; pkgs = { }; lib = %s; }).config;"
+        "let %s m = (import %s { config.nixperf.runtimes.enable = true; pkgs = { }; lib = %s; }).config;"
         " o = builtins.head m.nixpkgs.overlays; r = o final %s;"
-        " final = r // { python313 = \"final\"; }; in { inherit r; env = m.home.sessionVariables or { }; }"
-        % (path, LIB, PREV))
+        " final = r // { python313 = \"final\"; }; in { r = builtins.mapAttrs (n: p: p.attrs or p) r;"
+        " env = m.home.sessionVariables or { }; }" % (MKDRV, path, LIB, PREV))
 
 
 def test_all_four(nix, tmp_path):
@@ -36,16 +55,29 @@ def test_all_four(nix, tmp_path):
     assert plan.config is None  # home-manager only: no NixOS module
     got = apply_overlay(nix, tmp_path, plan.home_config)
     r = got["r"]
-    assert r["nodejs-slim_24"]["env"]["NIX_CFLAGS_COMPILE"] == "-DKEEP" + FLAGS
-    assert r["nodejs-slim_24"]["configureFlags"] == ["--ninja", "--enable-lto"]
+    # appended after the package's own define, in env where the package keeps it; CC_host stays at the top level
+    assert r["nodejs-slim_24"] == {"pname": "nodejs-slim", "CC_host": "cc", "configureFlags": ["--ninja", "--enable-lto"],
+                                   "env": {"NIX_CFLAGS_COMPILE": NODE_DEFINE + " " + FLAGS}}
     assert r["nodejs_24"]["slim"] == r["nodejs-slim_24"]  # nodejs_24 follows the rebuilt slim package
-    assert r["python313"]["args"] == {"enableOptimizations": True, "enableLTO": True, "reproducibleBuild": False,
-                                      "self": "final"}
-    assert r["python313"]["attrs"]["env"]["NIX_CFLAGS_COMPILE"] == FLAGS
+    assert r["python313"]["overrideArgs"] == {"enableOptimizations": True, "enableLTO": True,
+                                              "reproducibleBuild": False, "self": "final"}
+    # CPython's own env survives (the integer PYTHONHASHSEED too); no flags of its own: exactly ours, no leading space
+    assert r["python313"]["env"] == {"CPPFLAGS": "-I/zlib/include", "LIBS": "-lcrypt", "NIX_LDFLAGS": "-lgcc_s",
+                                     "PYTHONHASHSEED": 0, "NIX_CFLAGS_COMPILE": FLAGS}
     assert r["rustPackages"]["rustc-unwrapped"]["configureFlags"] == [
         "--release-channel=stable", "--set=rust.jemalloc=true", "--set=rust.lto=thin"]
     assert got["env"] == {"GOAMD64": "v3", "RUSTFLAGS": "-C target-cpu=skylake"}
     assert plan.derived["rebuilt"] == ["nodejs_24", "python313", "rustc"]
+
+
+def test_no_runtime_is_a_bootstrap_package():
+    """glibc is built with python3Minimal, its own callPackage of cpython (pkgs/development/interpreters/python/
+    default.nix), not with python3<minor>: an override of python313 leaves stdenv alone. Node.js and rustc are not
+    in stdenv either."""
+    plan = build("runtimes", "h", {"nodejs": True, "python": True, "rust": True}, SKY)
+    assert plan.rebuilds["bootstrap"] == [] and plan.derived["bootstrap"] == []
+    assert all(overlays.bootstrap_reason(p) is None for p in plan.rebuilds["packages"])
+    assert overlays.bootstrap_reason("python3Minimal") is not None
 
 
 def test_goamd64_follows_the_cpu_level():

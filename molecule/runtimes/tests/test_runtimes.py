@@ -7,7 +7,9 @@ import os
 ROOT = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "build", "instance")
 HOME = os.path.join(ROOT, "home/tester/.config/home-manager/nixperf")
 LIB = "{ mkOption = x: x; types.bool = null; mkIf = c: v: v; }"
-PREV = ('{ python312 = { override = a: { overrideAttrs = f: { args = a // { self = "final"; }; attrs = f { }; }; }; };'
+# cpython/default.nix keeps LIBS, the integer PYTHONHASHSEED and more in env: they must survive
+PREV = ('{ python312 = { override = a: { overrideAttrs = f: { args = a // { self = "final"; };'
+        ' attrs = f { env = { LIBS = "-lcrypt"; PYTHONHASHSEED = 0; }; }; }; }; };'
         ' rustPackages = { overrideScope = f: f { } { rustc-unwrapped = { overrideAttrs = g: g { }; }; }; }; }')
 
 
@@ -30,5 +32,7 @@ def test_overlay_and_session(host):
                          " env = m.home.sessionVariables; }" % (module, PREV))
     assert got["env"] == {"GOAMD64": "v3", "RUSTFLAGS": "-C target-cpu=znver3"}
     assert got["r"]["python312"]["args"]["enableOptimizations"] is True
-    assert got["r"]["python312"]["attrs"]["env"]["NIX_CFLAGS_COMPILE"].startswith(" -march=znver3 -mtune=znver3")
+    assert got["r"]["python312"]["attrs"]["env"] == {
+        "LIBS": "-lcrypt", "PYTHONHASHSEED": 0,
+        "NIX_CFLAGS_COMPILE": "-march=znver3 -mtune=znver3 -O3 -pipe -fno-semantic-interposition -fno-plt"}
     assert got["r"]["rustPackages"]["rustc-unwrapped"]["configureFlags"] == ["--set=rust.lto=thin"]

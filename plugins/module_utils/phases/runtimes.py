@@ -27,8 +27,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from ansible_collections.nixperf.tuning.plugins.module_utils.compiler import cflags
+from ansible_collections.nixperf.tuning.plugins.module_utils.compiler import cflag_list, cflags
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, attr_name, to_nix
+from ansible_collections.nixperf.tuning.plugins.module_utils.overlays import (
+    append_list, bootstrap_reason, overlay, override_attrs, package)
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, Phase, PhasePlan, Setting
 
 NODE_MAJORS = (20, 22, 24)
@@ -36,57 +38,47 @@ PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 GOAMD64 = ("auto", "v1", "v2", "v3", "v4")
 
 
-def _append_cflags(flags: str) -> str:
-    """``env`` attribute update that appends ``flags`` to whatever the package already sets."""
-    return ("env = (old.env or { }) // {\n"
-            "    NIX_CFLAGS_COMPILE = toString (old.env.NIX_CFLAGS_COMPILE or \"\") + %s;\n"
-            "  };" % to_nix(" " + flags))
-
-
-def node_entries(major: int, flags: str, lto: bool) -> Dict[str, NixRaw]:
+def node_entries(major: int, lto: bool) -> Dict[str, NixRaw]:
     slim, full = "nodejs-slim_%d" % major, "nodejs_%d" % major
-    extra = ""
-    if lto:
-        extra = "\n  configureFlags = (old.configureFlags or [ ]) ++ %s;" % to_nix(["--enable-lto"])
+    extra = {"configureFlags": append_list("configureFlags", ["--enable-lto"])} if lto else None
     return {
-        slim: NixRaw("prev.%s.overrideAttrs (old: {\n  %s%s\n})" % (attr_name(slim), _append_cflags(flags), extra)),
-        full: NixRaw("prev.%s.override { nodejs-slim = final.%s; }" % (attr_name(full), attr_name(slim))),
+        slim: override_attrs(package(slim), extra=extra, host_flags=True),
+        full: NixRaw("%s.override { nodejs-slim = final.%s; }" % (package(full), attr_name(slim))),
     }
 
 
-def python_entry(version: str, flags: str, pgo: bool, lto: bool) -> Dict[str, NixRaw]:
+def python_entry(version: str, pgo: bool, lto: bool) -> Dict[str, NixRaw]:
     name = "python" + version.replace(".", "")
     args = to_nix({"enableOptimizations": pgo, "enableLTO": lto, "reproducibleBuild": not pgo,
-                   "self": NixRaw("final." + attr_name(name))}, indent=1)
-    return {name: NixRaw("(prev.%s.override %s).overrideAttrs (old: {\n  %s\n})"
-                         % (attr_name(name), args, _append_cflags(flags)))}
+                   "self": NixRaw("final." + attr_name(name))})
+    return {name: override_attrs("(%s.override %s)" % (package(name), args), host_flags=True)}
 
 
 def rust_entry(settings: List[str]) -> Dict[str, NixRaw]:
     return {"rustPackages": NixRaw(
         "prev.rustPackages.overrideScope (rfinal: rprev: {\n"
         "  rustc-unwrapped = rprev.rustc-unwrapped.overrideAttrs (old: {\n"
-        "    configureFlags = (old.configureFlags or [ ]) ++ %s;\n"
+        "    configureFlags = %s;\n"
         "  });\n"
-        "})" % to_nix(settings, indent=2))}
+        "})" % to_nix(append_list("configureFlags", settings), indent=2))}
 
 
 def build_runtimes(inp: Inputs) -> PhasePlan:
     family, level = inp.fact("cpu.family"), inp.fact("cpu.x86_64_level")
     opt = inp["optimization_level"]
     flags = cflags(family, opt, [])
-    overlay: Dict[str, Any] = {}
+    entries: Dict[str, NixRaw] = {}
     session: Dict[str, str] = {}
     chosen: List[str] = []
     packages: List[str] = []
     if inp["nodejs"]:
         major = inp["nodejs_major"]
-        overlay.update(node_entries(major, flags, inp["nodejs_lto"]))
+        entries.update(node_entries(major, inp["nodejs_lto"]))
         chosen.append("nodejs_%d" % major)
         packages += ["nodejs-slim_%d" % major, "nodejs_%d" % major]
     if inp["python"]:
         version = inp["python_version"]
-        overlay.update(python_entry(version, flags, inp["python_pgo"], inp["python_lto"]))
+        entries.update(python_entry(version, inp["python_pgo"], inp["python_lto"]))
         chosen.append("python" + version.replace(".", ""))
         packages.append("python" + version.replace(".", ""))
     if inp["rust"]:
@@ -96,7 +88,7 @@ def build_runtimes(inp: Inputs) -> PhasePlan:
         if inp["rust_thin_lto"]:
             settings.append("--set=rust.lto=thin")
         if settings:
-            overlay.update(rust_entry(settings))
+            entries.update(rust_entry(settings))
             chosen.append("rustc")
             packages.append("rustc")
         if inp["rust_target_cpu"]:
@@ -112,19 +104,23 @@ def build_runtimes(inp: Inputs) -> PhasePlan:
                            % (goamd64, level))
         session["GOAMD64"] = goamd64
     home: Dict[str, Any] = {}
-    if overlay:
-        home["nixpkgs"] = {"overlays": [NixRaw("final: prev:\n" + to_nix(overlay))]}
+    if entries:
+        home["nixpkgs"] = {"overlays": [overlay(entries, cflag_list(family, opt))]}
     if session:
         home["home"] = {"sessionVariables": session}
     return PhasePlan(
         phase="runtimes", config=None, home_config=home, enable=inp["enable"],
-        derived={"rebuilt": chosen, "session_variables": session, "goamd64": goamd64, "cflags": flags},
+        derived={"rebuilt": chosen, "session_variables": session, "goamd64": goamd64, "cflags": flags,
+                 "bootstrap": [p for p in packages if bootstrap_reason(p)]},
         description="language runtimes built for this CPU",
         note="Rebuilt: %s. Session: %s." % (", ".join(chosen) or "nothing",
                                             ", ".join("%s=%s" % kv for kv in sorted(session.items())) or "none"),
-        march=[family] if overlay or "RUSTFLAGS" in session else [],
+        march=[family] if entries or "RUSTFLAGS" in session else [],
         goamd64=[goamd64] if goamd64 else [],
-        rebuilds={"packages": packages, "bootstrap": [], "target": "home"} if packages else None,
+        # none of these is a stdenv bootstrap package (glibc is built with python3Minimal, a separate attribute
+        # that an override of python3<minor> leaves alone); the check keeps it so if the list grows
+        rebuilds={"packages": packages, "bootstrap": [p for p in packages if bootstrap_reason(p)],
+                  "target": "home"} if packages else None,
     )
 
 
