@@ -1,4 +1,4 @@
-"""Wayland on an AMD GPU: wrappers for a known and a custom app, as a home-manager module."""
+"""Wayland on an AMD GPU: wrappers for known Electron, Qt and CEF apps and a custom app, as a home-manager module."""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,7 @@ HOME = os.path.join(ROOT, "home/tester/.config/home-manager/nixperf")
 LIB = ('{ mkOption = x: x; types.bool = null; mkIf = c: v: v; hiPrio = x: x; getExe\' = p: b: "${p}/bin/${b}";'
        ' concatStringsSep = builtins.concatStringsSep; concatMapStrings = f: l: builtins.concatStringsSep "" (map f l); }')
 PKGS = ('{ systemd = "/systemd"; util-linux = "/util-linux"; signal-desktop = "/signal"; element-desktop = "/element";'
+        ' zoom-us = "/zoom"; spotify = "/spotify";'
         ' writeShellScript = n: t: { __toString = s: "/S/" + n; text = t; };'
         ' runCommand = n: e: c: e // { name = n; cmd = c; }; }')
 
@@ -28,7 +29,7 @@ def test_home_module_only(host):
 
 
 def test_wrappers(host):
-    signal, element = packages(host)
+    signal, zoom, spotify, element = packages(host)
     assert signal["cmd"].splitlines()[1:] == ["ln -s /S/nixperf-signal $out/bin/signal",
                                               "ln -s /S/nixperf-signal $out/bin/signal-desktop"]
     assert "-p MemoryHigh=1536M -p MemoryMax=2G -p CPUQuota=100%" in signal["script"]
@@ -36,3 +37,19 @@ def test_wrappers(host):
     assert "--unit=app-element-$$-$EPOCHSECONDS" in element["script"]
     assert "/element/bin/element-desktop" in element["script"]
     assert "--js-flags=--max-old-space-size=768" in element["script"]
+
+
+def test_each_kind_gets_what_it_reads(host):
+    signal, zoom, spotify, element = packages(host)
+    # Electron: today's VA-API names next to the pre-M131 ones, no NVIDIA-only feature on an AMD GPU
+    assert "AcceleratedVideoDecodeLinuxGL" in signal["script"] and "VaapiVideoDecodeLinuxGL" in signal["script"]
+    assert "VaapiOnNvidiaGPUs" not in signal["script"] and "Vulkan" not in signal["script"]
+    assert "--expand-environment=no" in signal["script"]
+    # Qt (zoom-us): the switches in QTWEBENGINE_CHROMIUM_FLAGS, nothing on its command line, the scope all the same
+    assert zoom["script"].startswith("QTWEBENGINE_CHROMIUM_FLAGS='--enable-gpu-rasterization ")
+    assert "--js-flags" not in zoom["script"] and "--ozone-platform" not in zoom["script"]
+    assert zoom["script"].endswith('/zoom/bin/zoom "$@"') and "-p MemoryMax=4G" in zoom["script"]
+    # CEF (spotify): Chromium switches and a V8 heap on its command line, not Electron's own decorations feature
+    assert "/spotify/bin/spotify --ozone-platform=wayland" in spotify["script"]
+    assert "--js-flags=--max-old-space-size=512" in spotify["script"]
+    assert "WaylandWindowDecorations" not in spotify["script"] and "WaylandWindowDecorations" in element["script"]
