@@ -38,7 +38,7 @@ def test_enable_false_typed_on_the_command_line(play):
     assert run.rc == 0, run.failures()
     text = (play.build / "shoshin" / NIXOS / "gpu_video.nix").read_text()
     assert "    default = false;" in text
-    assert "priority = 5;" in (play.build / "shoshin" / NIXOS / "memory.nix").read_text()
+    assert "priority = lib.mkOverride 75 5;" in (play.build / "shoshin" / NIXOS / "memory.nix").read_text()
 
 
 def test_the_plan_lives_for_one_run_even_with_a_fact_cache(play, tmp_path):

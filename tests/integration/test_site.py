@@ -31,8 +31,8 @@ def test_first_run_changes_second_run_does_not(play, nix):
         assert sorted(p.name for p in home.iterdir()) == HOME[host]
         assert nix.parses(*home.iterdir())
     text = (play.build / "shoshin/etc/nixos/nixperf/memory.nix").read_text()
-    assert '"vm.swappiness" = lib.mkForce 67;' in text
-    assert "memoryPercent = 75;" in text
+    assert '"vm.swappiness" = lib.mkOverride 75 67;' in text  # the nixperf priority, never lib.mkForce
+    assert "memoryPercent = lib.mkOverride 75 75;" in text
     before = snapshot(play.build)
     second = play()
     assert second.rc == 0
@@ -50,11 +50,12 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert 'march = "znver3";' in (play.build / "kensho/etc/nixos/nixperf/profile/hardware.nix").read_text()
     # a second, different workstation gets visibly different, correct values
     kensho = play.build / "kensho/etc/nixos/nixperf"
-    assert "memoryPercent = 50;" in (kensho / "memory.nix").read_text()
-    assert 'CPUQuota = "1200%";' in (kensho / "resource_slices.nix").read_text()
-    assert 'LIBVA_DRIVER_NAME = "radeonsi";' in (kensho / "gpu_video.nix").read_text()
-    assert "nvidia" not in (kensho / "gpu_video.nix").read_text()
-    assert 'CPUQuota = "600%";' in (play.build / "shoshin/etc/nixos/nixperf/resource_slices.nix").read_text()
+    assert "memoryPercent = lib.mkOverride 75 50;" in (kensho / "memory.nix").read_text()
+    assert 'CPUQuota = lib.mkOverride 75 "1200%";' in (kensho / "resource_slices.nix").read_text()
+    video = (kensho / "gpu_video.nix").read_text()
+    assert "VDPAU_DRIVER" not in video and "LIBVA_DRIVER_NAME" not in video  # Mesa 25.3: no VDPAU; libva chooses
+    assert "nvidia" not in video
+    assert 'CPUQuota = lib.mkOverride 75 "600%";' in (play.build / "shoshin/etc/nixos/nixperf/resource_slices.nix").read_text()
     # runtimes and Electron apps: from the CPU level, the GPU vendor and the session
     kensho_home = play.build / "kensho/home/mitsio/.config/home-manager/nixperf"
     assert 'RUSTFLAGS = "-C target-cpu=znver3";' in (kensho_home / "runtimes.nix").read_text()
@@ -96,7 +97,8 @@ def test_check_mode_predicts_a_settings_change_with_a_real_diff(play):
     assert check.changed_files["shoshin"] == [str(play.build / "shoshin/etc/nixos/nixperf/memory.nix")]
     diffs = [d for r in check.results("nixperf.tuning.write_plan") for d in r["res"]["diff"]]
     assert len(diffs) == 1
-    assert 'algorithm = "zstd";' in diffs[0]["before"] and 'algorithm = "lz4";' in diffs[0]["after"]
+    assert 'algorithm = lib.mkOverride 75 "zstd";' in diffs[0]["before"]
+    assert 'algorithm = lib.mkOverride 75 "lz4";' in diffs[0]["after"]
     assert snapshot(play.build) == before
     real = play(limit="shoshin", memory_zram_algorithm="lz4")
     assert real.changed_files == check.changed_files
