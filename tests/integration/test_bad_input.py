@@ -100,4 +100,4 @@ def test_apply_mode_requires_the_import(play, tmp_path):
     run = play(limit="shoshin", nixperf_mode="apply", nixperf_root=str(root), memory_swappiness=80, env=env)
     backups = [r for r in run.results("nixperf.tuning.write_plan")[0]["res"]["files"]
                if r.get("backup_file") and not r.get("manifest")]
-    assert len(backups) == 1 and "lib.mkForce 67" in open(backups[0]["backup_file"]).read()
+    assert len(backups) == 1 and "lib.mkOverride 75 67" in open(backups[0]["backup_file"]).read()
