@@ -69,7 +69,7 @@ class Chromium:
     def decodes(self, argv, vendor: str) -> bool:
         switches = {}
         for word in argv:
-            key, _, value = word.partition("=")
+            key, _sep, value = word.partition("=")
             switches[key] = value  # the last one wins
         features = set(switches.get("--enable-features", "").split(",")) & (self.KNOWN | set(self.names.values()))
         if switches.get("--use-gl") == "desktop":
@@ -121,7 +121,7 @@ def run_app(nix, tmp_path, plan, package, binary, *args, env=None):
     fake_bin(tmp_path, "systemd", "systemd-run", "systemd-run")
     fake_bin(tmp_path, "util-linux", "choom", "choom")
     fake_bin(tmp_path, package, binary, "app")
-    run, _, app = launch(tmp_path, pkg["script"], *args, env=env)
+    run, _choom, app = launch(tmp_path, pkg["script"], *args, env=env)
     return pkg, run, app
 
 
@@ -153,8 +153,8 @@ def test_nvidia_x11_wrapper_runs_the_app_in_a_limited_scope(nix, tmp_path):
 def test_arguments_reach_the_app_verbatim(nix, tmp_path):
     """systemd-run would expand $HOME in the app's arguments without --expand-environment=no."""
     plan = build("electron_apps", "shoshin", {"session": "x11", "apps": ["obsidian"]}, SHOSHIN)
-    _, _, app = run_app(nix, tmp_path, plan, "obsidian", "obsidian", "$HOME/${USER}.md", "a$$b",
-                        env={"HOME": "/home/h", "USER": "u"})
+    _pkg, _run, app = run_app(nix, tmp_path, plan, "obsidian", "obsidian", "$HOME/${USER}.md", "a$$b",
+                              env={"HOME": "/home/h", "USER": "u"})
     assert app["argv"][-2:] == ["$HOME/${USER}.md", "a$$b"]
 
 
@@ -234,7 +234,7 @@ def test_extra_enable_features_are_merged(nix, tmp_path):
     apps = [{"name": "vesktop", "package": "vesktop", "binary": "vesktop",
              "extra_flags": ["--enable-features=WebRTCPipeWireCapturer", "--force-dark-mode"]}]
     plan = build("electron_apps", "kensho", {"session": "wayland", "apps": apps}, KENSHO)
-    _, _, app = run_app(nix, tmp_path, plan, "vesktop", "vesktop")
+    _pkg, _run, app = run_app(nix, tmp_path, plan, "vesktop", "vesktop")
     features = [w for w in app["argv"] if w.startswith("--enable-features=")]
     assert len(features) == 1 and features[0].endswith(",WebRTCPipeWireCapturer")
     assert app["argv"][-1] == "--force-dark-mode"
@@ -254,20 +254,20 @@ def test_qt_app_gets_the_flags_in_its_environment(nix, tmp_path):
     """zoom-us is a Qt application: QTWEBENGINE_CHROMIUM_FLAGS, no V8 heap switch, the scope all the same."""
     plan = build("electron_apps", "shoshin", {"session": "x11", "apps": ["zoom"]}, SHOSHIN)
     assert plan.derived["apps"]["zoom"]["kind"] == "qt" and plan.derived["apps"]["zoom"]["v8_heap_mib"] is None
-    _, run, app = run_app(nix, tmp_path, plan, "zoom-us", "zoom", "--url=zoommtg://x")
+    _pkg, run, app = run_app(nix, tmp_path, plan, "zoom-us", "zoom", "--url=zoommtg://x")
     assert "MemoryMax=4G" in run and "CPUQuota=250%" in run
     assert app["argv"] == ["zoom", "--url=zoommtg://x"]
     assert app["qt"] == " ".join(C.gpu_flags("nvidia", "x11", "qt"))
     assert Chromium(131).decodes(app["qt"].split(), "nvidia")
     # a value the user's environment already has comes after ours (the last --enable-features wins)
-    _, _, app = run_app(nix, tmp_path, plan, "zoom-us", "zoom", env={"QTWEBENGINE_CHROMIUM_FLAGS": "--mine"})
+    _pkg, _run, app = run_app(nix, tmp_path, plan, "zoom-us", "zoom", env={"QTWEBENGINE_CHROMIUM_FLAGS": "--mine"})
     assert app["qt"] == " ".join(C.gpu_flags("nvidia", "x11", "qt") + ["--mine"])
 
 
 def test_cef_app_gets_chromium_switches_and_a_heap(nix, tmp_path):
     """spotify is built on CEF, which reads Chromium switches and --js-flags from its command line."""
     plan = build("electron_apps", "kensho", {"session": "wayland", "apps": ["spotify"]}, KENSHO)
-    _, _, app = run_app(nix, tmp_path, plan, "spotify", "spotify")
+    _pkg, _run, app = run_app(nix, tmp_path, plan, "spotify", "spotify")
     assert app["argv"] == ["spotify"] + C.gpu_flags("amd", "wayland", "cef") + ["--js-flags=--max-old-space-size=512"]
     assert app["qt"] is None
 
@@ -275,7 +275,7 @@ def test_cef_app_gets_chromium_switches_and_a_heap(nix, tmp_path):
 def test_native_app_gets_neither_flags_nor_environment(nix, tmp_path):
     apps = [{"name": "kate", "package": "kate", "binary": "kate", "kind": "native", "extra_flags": ["--new"]}]
     plan = build("electron_apps", "shoshin", {"session": "x11", "apps": apps}, SHOSHIN)
-    _, run, app = run_app(nix, tmp_path, plan, "kate", "kate", "notes.txt")
+    _pkg, run, app = run_app(nix, tmp_path, plan, "kate", "kate", "notes.txt")
     assert app == {"argv": ["kate", "--new", "notes.txt"], "qt": None}
     assert "MemoryMax=3G" in run and "CPUQuota=150%" in run  # the scope and its limits all the same
     assert plan.derived["apps"]["kate"]["kind"] == "native" and plan.derived["gpu_flags"] == {}

@@ -118,8 +118,8 @@ def build_memory(inp: Inputs) -> PhasePlan:
         "panic_on_oom": panic, "zram_enable": zram,
     }
     if zram:
-        config["zramSwap"] = {k: inp.owned(v) for k, v in (("enable", True), ("algorithm", algorithm),
-                                                             ("memoryPercent", percent), ("priority", priority))}
+        zram_values = {"enable": True, "algorithm": algorithm, "memoryPercent": percent, "priority": priority}
+        config["zramSwap"] = {k: inp.owned(v) for k, v in zram_values.items()}
         derived.update(zram_algorithm=algorithm, zram_memory_percent=percent, zram_priority=priority,
                        zram_size_mib=total * percent // 100)
     else:

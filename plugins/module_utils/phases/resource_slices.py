@@ -128,6 +128,7 @@ def build_slices(inp: Inputs) -> PhasePlan:
     # Every value at the nixperf priority (inp.owned): the plan's host already sets the display manager's and
     # nix-daemon's limits and oomd in its own resource-control.nix, and a systemd unit option with two different
     # values at one priority fails evaluation (nixpkgs nixos/lib/systemd-unit-options.nix: mergeEqualOption).
+
     def own(values: Dict[str, Any]) -> Dict[str, Any]:
         return {k: inp.owned(v) for k, v in values.items()}
 
