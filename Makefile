@@ -13,7 +13,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export NIX_REMOTE ?= dummy://
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup nix run test bench generate unit integration nixpkgs molecule lint sanity clean
+.PHONY: help setup nix kde run test bench generate unit integration nixpkgs molecule lint sanity clean
 
 help:
 	@echo "make run    set up (venv, pinned deps, nix-instantiate) and render every host into ./build/"
@@ -40,7 +40,19 @@ nix:
 	  exit 1; \
 	fi
 
-setup: $(VENV)/.installed nix
+# kreadconfig5 / kwriteconfig5 (Debian's libkf5config-bin): the real KConfig the KDE config model is checked with.
+kde:
+	@if command -v kreadconfig5 >/dev/null && command -v kwriteconfig5 >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "kreadconfig5 missing: installing Debian's libkf5config-bin"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libkf5config-bin >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libkf5config-bin; }; \
+	else \
+	  echo "kreadconfig5 is required: run 'sudo apt-get install libkf5config-bin' (Debian/Ubuntu)" >&2; \
+	  exit 1; \
+	fi
+
+setup: $(VENV)/.installed nix kde
 
 run: setup
 	$(BIN)/ansible-playbook site.yml
