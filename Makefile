@@ -28,29 +28,28 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# nix-instantiate (Nix's evaluator) checks every generated file; Debian ships it as nix-bin.
-nix:
-	@if command -v nix-instantiate >/dev/null; then exit 0; fi; \
+# $(call apt_tool,COMMAND,DEBIAN PACKAGE): install the package with apt when COMMAND is missing (as root), else say
+# what to install.
+define apt_tool
+	@if command -v $(1) >/dev/null; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "nix-instantiate missing: installing Debian's nix-bin"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null 2>&1 || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin; }; \
+	  echo "$(1) missing: installing Debian's $(2)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); }; \
 	else \
-	  echo "nix-instantiate is required: run 'sudo apt-get install nix-bin' (Debian/Ubuntu) or install Nix" >&2; \
+	  echo "$(1) is required: run 'sudo apt-get install $(2)' (Debian/Ubuntu) or install it otherwise" >&2; \
 	  exit 1; \
 	fi
+endef
+
+# nix-instantiate (Nix's evaluator) checks every generated file; Debian ships it as nix-bin.
+nix:
+	$(call apt_tool,nix-instantiate,nix-bin)
 
 # kreadconfig5 / kwriteconfig5 (Debian's libkf5config-bin): the real KConfig the KDE config model is checked with.
 kde:
-	@if command -v kreadconfig5 >/dev/null && command -v kwriteconfig5 >/dev/null; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "kreadconfig5 missing: installing Debian's libkf5config-bin"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libkf5config-bin >/dev/null 2>&1 || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libkf5config-bin; }; \
-	else \
-	  echo "kreadconfig5 is required: run 'sudo apt-get install libkf5config-bin' (Debian/Ubuntu)" >&2; \
-	  exit 1; \
-	fi
+	$(call apt_tool,kreadconfig5,libkf5config-bin)
+	$(call apt_tool,kwriteconfig5,libkf5config-bin)
 
 setup: $(VENV)/.installed nix kde
 

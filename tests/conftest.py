@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pytest
+from support import snapshot  # noqa: F401  (the tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS = ROOT / ".collections"
@@ -86,20 +87,6 @@ def run_home_manager(fake, capsys, check: bool = False, **kw):
     args = dict(flake="%s#mitsio@shoshin" % flake_dir, profile=str(profile))
     args.update(kw)
     return run_module(home_manager.main, args, capsys, check=check), flake_dir, profile
-
-
-def snapshot(root) -> dict:
-    """Content, mtime and mode of every file below ``root``: equal snapshots mean nothing was touched."""
-    import stat
-
-    out = {}
-    for dirpath, _dirs, names in os.walk(root):
-        for n in names:
-            p = os.path.join(dirpath, n)
-            st = os.stat(p)
-            with open(p, "rb") as f:
-                out[p] = (f.read(), st.st_mtime_ns, stat.S_IMODE(st.st_mode))
-    return out
 
 
 DOUBLES = Path(__file__).resolve().parent / "doubles"

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import ansible_runner
 import pytest
+from support import snapshot  # noqa: F401  (the tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -41,20 +41,6 @@ class Run:
     def results(self, action: str) -> List[Dict[str, Any]]:
         return [e["event_data"] for e in self.events
                 if e.get("event") == "runner_on_ok" and e["event_data"].get("task_action") == action]
-
-
-def snapshot(root: Path) -> Dict[str, Any]:
-    """Content, mtime and mode of every file below ``root`` (empty when absent)."""
-    out: Dict[str, Any] = {}
-    if not root.exists():
-        return out
-    for dirpath, _dirs, names in os.walk(root):
-        for n in names:
-            p = os.path.join(dirpath, n)
-            st = os.stat(p)
-            with open(p, "rb") as f:
-                out[p] = (f.read(), st.st_mtime_ns, stat.S_IMODE(st.st_mode))
-    return out
 
 
 @pytest.fixture

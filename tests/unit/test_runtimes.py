@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from support import MKDERIVATION
 from ansible_collections.nixperf.tuning.plugins.module_utils import overlays
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import nix_module
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
@@ -10,19 +11,7 @@ SKY = {"cpu": {"family": "skylake", "x86_64_level": 3}}
 VM = {"cpu": {"family": "x86-64-v2", "x86_64_level": 2}}
 FLAGS = "-march=skylake -mtune=skylake -O3 -pipe -fno-semantic-interposition -fno-plt"
 LIB = "{ mkOption = x: x; types.bool = null; mkIf = c: v: v; }"
-# stdenv.mkDerivation as far as an override can tell (pkgs/stdenv/generic/make-derivation.nix, checkedEnv): a name in
-# env and at the top level is refused, env values are strings, booleans or integers; overrideAttrs merges.
-MKDRV = """mkDerivation = attrs:
-    let
-      env = attrs.env or { };
-      overlapping = builtins.attrNames (builtins.intersectAttrs env (builtins.removeAttrs attrs [ "env" ]));
-      badEnv = builtins.filter (n: !(builtins.isString env.${n} || builtins.isBool env.${n} || builtins.isInt env.${n}))
-        (builtins.attrNames env);
-    in
-    if overlapping != [ ] then throw ("The `env` attribute set cannot contain any attributes passed to derivation. "
-      + "The following attributes are overlapping: ${toString overlapping}")
-    else if badEnv != [ ] then throw "env values must be strings, booleans or integers: ${toString badEnv}"
-    else { inherit attrs; overrideAttrs = f: mkDerivation (attrs // f attrs); };"""
+MKDRV = MKDERIVATION  # nixpkgs' mkDerivation env checks (tests/support.py)
 # a prev whose packages carry what nixpkgs gives them and record what the overlay does to them:
 # nodejs.nix (pkgs/development/web/nodejs) puts a define in env.NIX_CFLAGS_COMPILE on x86_64-darwin and CC_host at the
 # top level; cpython/default.nix keeps CPPFLAGS, LIBS, NIX_LDFLAGS and the integer PYTHONHASHSEED in env.

@@ -3,6 +3,7 @@ the host's flags to each package's own; the stdenv bootstrap libraries are an ex
 from __future__ import annotations
 
 import pytest
+from support import MKDERIVATION
 from ansible_collections.nixperf.tuning.plugins.module_utils import overlays
 from ansible_collections.nixperf.tuning.plugins.module_utils.phases import system_libs as L
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import nix_module
@@ -12,19 +13,7 @@ HW = {"cpu": {"family": "skylake", "x86_64_level": 3}}
 SKY = "-march=skylake -mtune=skylake -O3 -pipe -fno-semantic-interposition -fno-plt"
 LIB = "{ mkOption = x: x; types.bool = null; mkIf = c: v: v; }"
 
-# stdenv.mkDerivation as far as an override can tell (pkgs/stdenv/generic/make-derivation.nix, checkedEnv): a name
-# in env and at the top level is refused, env values must be strings, booleans or integers; overrideAttrs merges.
-MKDRV = """mkDerivation = attrs:
-    let
-      env = attrs.env or { };
-      overlapping = builtins.attrNames (builtins.intersectAttrs env (builtins.removeAttrs attrs [ "env" ]));
-      badEnv = builtins.filter (n: !(builtins.isString env.${n} || builtins.isBool env.${n} || builtins.isInt env.${n}))
-        (builtins.attrNames env);
-    in
-    if overlapping != [ ] then throw ("The `env` attribute set cannot contain any attributes passed to derivation. "
-      + "The following attributes are overlapping: ${toString overlapping}")
-    else if badEnv != [ ] then throw "The `env` attribute set can only contain derivation, string, boolean or integer attributes: ${toString badEnv}"
-    else { inherit attrs; overrideAttrs = f: mkDerivation (attrs // f attrs); };"""
+MKDRV = MKDERIVATION  # nixpkgs' mkDerivation env checks (tests/support.py)
 
 # nixpkgs pkgs/development/libraries/sqlite/default.nix (sqlite 3.54.0): env.NIX_CFLAGS_COMPILE = toString [ ... ]
 SQLITE_DEFINES = [
