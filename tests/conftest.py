@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pytest
-from support import snapshot  # noqa: F401  (the tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS = ROOT / ".collections"

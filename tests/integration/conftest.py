@@ -9,7 +9,6 @@ from typing import Any, Dict, List, Optional
 
 import ansible_runner
 import pytest
-from support import snapshot  # noqa: F401  (the tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"

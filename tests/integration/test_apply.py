@@ -9,8 +9,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import ROOT, snapshot
-from support import wait_for
+from conftest import ROOT
+from support import snapshot, wait_for
 
 SKYLAKE_CPUINFO = "".join(
     "processor\t: %d\nmodel name\t: Intel(R) Core(TM) i7-6700K CPU @ 4.00GHz\nflags\t\t: fpu cx8 cmov mmx fxsr sse "

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import snapshot
+from support import snapshot
 from test_apply import NO_HOME, SKYLAKE_CPUINFO
 
 

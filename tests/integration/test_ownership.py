@@ -12,7 +12,7 @@ import os
 import sys
 
 import pytest
-from conftest import snapshot
+from support import snapshot
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import header_comment, nix_module
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from conftest import snapshot
+from support import snapshot
 
 NIXOS = "etc/nixos/nixperf"
 

@@ -1,7 +1,7 @@
 """site.yml on the local inventory: idempotence, exact check mode, diff."""
 from __future__ import annotations
 
-from conftest import snapshot
+from support import snapshot
 
 HOSTS = ["shoshin", "kensho", "plasma-vm-01"]
 MODULES = ["default.nix", "gpu_video.nix", "hardware_profile.nix", "memory.nix", "profile", "resource_slices.nix",

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 import pytest
-from conftest import run_module, snapshot
+from conftest import run_module
+from support import snapshot
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.kdeconfig import KConfigDoc
 from ansible_collections.nixperf.tuning.plugins.modules import kde_config

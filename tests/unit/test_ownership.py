@@ -9,7 +9,8 @@ import tempfile
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from conftest import run_module, snapshot
+from conftest import run_module
+from support import snapshot
 
 from ansible_collections.nixperf.tuning.plugins.action.write_files import plan_arguments
 from ansible_collections.nixperf.tuning.plugins.module_utils import ownership

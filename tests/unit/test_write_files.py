@@ -5,7 +5,8 @@ import os
 import stat
 
 import pytest
-from conftest import run_module, snapshot
+from conftest import run_module
+from support import snapshot
 
 from ansible_collections.nixperf.tuning.plugins.module_utils import cmd, files
 from ansible_collections.nixperf.tuning.plugins.module_utils.files import imports_dir, index_modules
