@@ -482,6 +482,7 @@ def nix_module(
     always: Optional[Mapping] = None,
     markers: bool = True,
     priority: Optional[int] = None,
+    requires: Optional[Tuple[Sequence[str], str]] = None,
 ) -> Tuple[str, List[str]]:
     """A whole NixOS / home-manager module for one phase.
 
@@ -491,18 +492,31 @@ def nix_module(
     ``_module.args`` that must not depend on ``config``).  ``priority`` (the
     nixperf priority the values are set at) is stated in the header.  Returns
     the text and the embedded raw fragments.
+
+    ``requires`` = ``(option path, message)`` guards ``config`` for options that
+    another project's module declares (``("programs", "plasma", "configFile")``):
+    the module also takes ``options``, defines ``config`` only when
+    ``lib.hasAttrByPath path options``, and otherwise fails through an
+    ``assertions`` entry with ``message`` (instead of the module system's "The
+    option ... does not exist").  ``always`` is not guarded.  None (the default)
+    leaves the output as it was.
     """
     if not isinstance(phase, str) or not _PHASE.fullmatch(phase):
         raise NixError("phase name %r must match %s" % (phase, _PHASE.pattern))
     if not isinstance(config, Mapping):
         raise NixError("module config for phase %s must be a mapping" % phase)
     description = description or "the nixperf.tuning %s phase" % phase
+    guard = _requires(phase, requires)
     body, raw = render(config, 1, dotted=True, markers=markers)
+    if guard is not None:
+        body = "(%s)" % _guarded(render(config, 2, dotted=True, markers=markers)[0], guard[1], 1)
     if always:
         first, raw_always = render(always, 2, dotted=True, markers=markers)
         raw = raw_always + raw
-        body = "lib.mkMerge [\n    %s\n    (lib.mkIf cfg.enable %s)\n  ]" % (
-            first, render(config, 2, dotted=True, markers=markers)[0])
+        inner = render(config, 2, dotted=True, markers=markers)[0]
+        if guard is not None:
+            inner = "(%s)" % _guarded(render(config, 3, dotted=True, markers=markers)[0], guard[1], 2)
+        body = "lib.mkMerge [\n    %s\n    (lib.mkIf cfg.enable %s)\n  ]" % (first, inner)
         config_line = "  config = %s;\n" % body
     else:
         config_line = "  config = lib.mkIf cfg.enable %s;\n" % body
@@ -513,9 +527,10 @@ def nix_module(
             % priority)
     text = (
         header_comment(role or phase, note)
-        + "{ config, lib, pkgs, ... }:\n"
+        + ("{ config, lib, options, pkgs, ... }:\n" if guard is not None else "{ config, lib, pkgs, ... }:\n")
         + "let\n"
         + "  cfg = config.nixperf.%s;\n" % phase
+        + ("  requiredOptions = lib.hasAttrByPath %s options;\n" % guard[0] if guard is not None else "")
         + "in\n"
         + "{\n"
         + "  options.nixperf.%s.enable = lib.mkOption {\n" % phase
@@ -528,6 +543,32 @@ def nix_module(
         + "}\n"
     )
     return text, raw
+
+
+def _requires(phase: str, requires: Optional[Tuple[Sequence[str], str]]) -> Optional[Tuple[str, str]]:
+    """``requires`` checked: the option path as a Nix list and the assertion message as a Nix string."""
+    if requires is None:
+        return None
+    if not isinstance(requires, (tuple, list)) or len(requires) != 2:
+        raise NixError("requires of phase %s must be (option path, message), got %r" % (phase, requires))
+    path, message = requires
+    if (isinstance(path, str) or not isinstance(path, Sequence) or not path
+            or not all(isinstance(p, str) and p for p in path)):
+        raise NixError("requires of phase %s: the option path must be a list of names, got %r" % (phase, path))
+    if not isinstance(message, str) or not message.strip():
+        raise NixError("requires of phase %s: the message must be a non-empty string" % phase)
+    return to_nix(list(path)), escape_string(message)
+
+
+def _guarded(body: str, message: str, level: int) -> str:
+    """``body`` (rendered at ``level + 1``) only when the required options exist, and the assertion saying so."""
+    pad = INDENT * (level + 1)
+    return (
+        "lib.mkMerge [\n"
+        + pad + "{ assertions = [ { assertion = requiredOptions; message = %s; } ]; }\n" % message
+        + pad + "(lib.optionalAttrs requiredOptions %s)\n" % body
+        + INDENT * level + "]"
+    )
 
 
 def nix_index(modules: Sequence[str], role: str = "write") -> str:

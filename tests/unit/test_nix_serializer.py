@@ -254,3 +254,64 @@ def test_index():
 def test_floats_keep_value():
     for f in [0.1, 123456.789, 1e-300, -2.5e300]:
         assert math.isclose(float(to_nix(f)), f)
+
+
+# ---------------------------------------------------------------- nix_module(requires=...)
+
+GUARD = (("programs", "plasma", "configFile"), 'import "plasma-manager" ${first}')
+
+
+def test_module_without_requires_is_unchanged():
+    text = nix_module("memory", {"zramSwap": {"enable": True}}, role="memory")[0]
+    assert text == nix_module("memory", {"zramSwap": {"enable": True}}, role="memory", requires=None)[0]
+    assert text.endswith(
+        "{ config, lib, pkgs, ... }:\nlet\n  cfg = config.nixperf.memory;\nin\n{\n"
+        "  options.nixperf.memory.enable = lib.mkOption {\n    type = lib.types.bool;\n    default = true;\n"
+        '    description = "Whether to apply the nixperf.tuning memory phase.";\n  };\n\n'
+        "  config = lib.mkIf cfg.enable {\n    zramSwap.enable = true;\n  };\n}\n")
+
+
+def test_module_requires_guards_the_config():
+    text = nix_module("kde", {"programs": {"plasma": {"enable": True}}}, requires=GUARD)[0]
+    assert "{ config, lib, options, pkgs, ... }:\n" in text
+    assert '  requiredOptions = lib.hasAttrByPath [ "programs" "plasma" "configFile" ] options;\n' in text
+    assert ("  config = lib.mkIf cfg.enable (lib.mkMerge [\n"
+            '    { assertions = [ { assertion = requiredOptions; message = "import \\"plasma-manager\\" \\${first}"; '
+            "} ]; }\n"
+            "    (lib.optionalAttrs requiredOptions {\n      programs.plasma.enable = true;\n    })\n  ]);\n") in text
+
+
+def test_module_requires_leaves_always_unguarded():
+    text = nix_module("kde", {"a": 1}, always={"_module": {"args": {"b": 2}}}, requires=GUARD)[0]
+    assert ("  config = lib.mkMerge [\n    {\n      _module.args.b = 2;\n    }\n"
+            "    (lib.mkIf cfg.enable (lib.mkMerge [\n      { assertions = [ { assertion = requiredOptions;") in text
+    assert "      (lib.optionalAttrs requiredOptions {\n        a = 1;\n      })\n    ]))\n  ];\n" in text
+
+
+@pytest.mark.parametrize("declared,expected", [
+    ("{ programs.plasma.configFile = { }; }", [{"assertions": [{"assertion": True}]}, {"x": "y"}]),
+    ("{ programs.plasma = { }; }", [{"assertions": [{"assertion": False}]}, {}]),
+    ("{ }", [{"assertions": [{"assertion": False}]}, {}]),
+])
+def test_module_requires_evaluates(nix, tmp_path, declared, expected):
+    path = tmp_path / "kde.nix"
+    path.write_text(nix_module("kde", {"x": "y"}, requires=GUARD)[0], encoding="utf-8")
+    # a minimal lib whose mkIf / mkMerge keep their content (the real module system: tests/unit/test_plasma_manager.py)
+    expr = ("let lib = { mkOption = x: x; types.bool = null; mkIf = c: v: v; mkMerge = l: l;"
+            " optionalAttrs = c: s: if c then s else { };"
+            " hasAttrByPath = p: s: p == [ ] || (builtins.isAttrs s && s ? ${builtins.head p}"
+            " && lib.hasAttrByPath (builtins.tail p) s.${builtins.head p}); };"
+            " m = import %s { config.nixperf.kde.enable = true; pkgs = { }; options = %s; inherit lib; };"
+            " in map (c: if c ? assertions then { assertions = map (a: { inherit (a) assertion; }) c.assertions; }"
+            " else c) m.config" % (path, declared))
+    assert nix.eval_json(expr) == expected
+    assert 'import \\"plasma-manager\\" \\${first}' in path.read_text()
+
+
+@pytest.mark.parametrize("requires", [
+    "programs.plasma", (), (("programs",),), ("programs.plasma", "m"), ((), "m"), (("programs", ""), "m"),
+    (("programs", 1), "m"), (("programs",), ""), (("programs",), "  "), (("programs",), None),
+])
+def test_module_requires_refuses_malformed(requires):
+    with pytest.raises(NixError, match="requires of phase kde"):
+        nix_module("kde", {}, requires=requires)
