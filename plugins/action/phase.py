@@ -16,8 +16,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible_collections.nixperf.tuning.plugins.action.desktop_keys import PLANNED_VAR, DesktopKeys, template_var
 from ansible_collections.nixperf.tuning.plugins.action.write_files import Writer
-from ansible_collections.nixperf.tuning.plugins.module_utils.facts import FactError, check_users
+from ansible_collections.nixperf.tuning.plugins.module_utils.desktop import alternatives
+from ansible_collections.nixperf.tuning.plugins.module_utils.facts import FactError, check_desktop, check_users
 from ansible_collections.nixperf.tuning.plugins.module_utils.layout import Layout, LayoutError, layout
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError, header_comment, nix_module, render
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import (
@@ -27,18 +29,9 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.phase import (
 # forked worker of each task and host inherits them instead of importing them again.
 known_phases()
 
-# the variable each phase task registers its result as; its ``plan`` is the host's plan so far
-PLANNED_VAR = "nixperf_planned"
-
 # role variable of the write role -> write_files argument, for a phase role used on its own
 WRITE_SETTINGS = {"write_backup": "backup", "write_validate": "validate", "write_in_process": "in_process",
                   "write_shadow_dir": "shadow_dir"}
-
-
-def template_var(templar, task_vars: Dict[str, Any], name: str, default: Any = None) -> Any:
-    """A task variable, templated; ``default`` when it is unset or null."""
-    value = task_vars.get(name)
-    return default if value is None else templar.template(value)
 
 
 def host_layout(templar, task_vars: Dict[str, Any]) -> Layout:
@@ -71,7 +64,7 @@ def run_id(task) -> Optional[str]:
 def new_plan(where: Layout, run: Optional[str]) -> Dict[str, Any]:
     return {"run": run, "files": {}, "indexes": [], "mode": where.mode, "root": where.root,
             "require_import": None, "scope": [], "home_configs": {}, "cpu_targets": {"march": [], "goamd64": []},
-            "live_cpu": None, "rebuilds": {}, "derived": {}}
+            "live_cpu": None, "rebuilds": {}, "derived": {}, "keys": {}}
 
 
 def current_plan(task_vars: Dict[str, Any], where: Layout, run: Optional[str]) -> Dict[str, Any]:
@@ -81,7 +74,7 @@ def current_plan(task_vars: Dict[str, Any], where: Layout, run: Optional[str]) -
     if not isinstance(plan, dict) or plan.get("run") != run or plan.get("root") != where.root:
         return new_plan(where, run)
     out = dict(new_plan(where, run), **plan)
-    for key in ("files", "home_configs", "rebuilds", "derived"):
+    for key in ("files", "home_configs", "rebuilds", "derived", "keys"):
         out[key] = dict(out[key] or {})
     out["indexes"] = list(out["indexes"] or [])
     out["scope"] = list(out["scope"] or [])
@@ -118,11 +111,36 @@ def plan_files(built: PhasePlan, where: Layout, role: str, nixos: Optional[Tuple
     return out
 
 
+def plan_keys(planned: Dict[str, Any], built: PhasePlan, users: List[str], host: str) -> Dict[str, Any]:
+    """The plan's owned keys with ``built``'s in place of its earlier ones: phase -> user -> key mappings.
+
+    A file has one owner among the phases (chezmoi takes one source per target), and keys go to the host's users
+    (and root, whose home is /root: a system service's own configuration, e.g. RustDesk's).
+    """
+    out = {phase: per_user for phase, per_user in planned.items() if phase != built.phase}
+    if not built.keys:
+        return out
+    strangers = sorted(set(built.keys) - set(users) - {"root"})
+    if strangers:
+        raise PhaseError("host %s: phase %s owns keys of %s, who are not in nixperf_users" % (
+            host, built.phase, ", ".join(strangers)))
+    for phase, per_user in sorted(out.items()):
+        for user, owned in per_user.items():
+            theirs = set(k["file"] for k in owned)
+            ours = set(k.file for k in built.keys.get(user, []))
+            if theirs & ours:
+                raise PhaseError("host %s: phases %s and %s both own keys of %s for %s; a file has one owning phase"
+                                 % (host, phase, built.phase, ", ".join(sorted(theirs & ours)), user))
+    out[built.phase] = {user: [dict(k.as_dict(), phase=built.phase) for k in owned]
+                        for user, owned in sorted(built.keys.items())}
+    return out
+
+
 def _add_unique(items: List[str], more: List[str]) -> List[str]:
     return sorted(set(items) | set(more))
 
 
-class ActionModule(Writer, ActionBase):
+class ActionModule(DesktopKeys, Writer, ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _supports_async = False
@@ -180,9 +198,14 @@ class ActionModule(Writer, ActionBase):
                     raise PhaseError("host %s: nixperf_users is empty; phase %s writes a home-manager module for "
                                      "each user" % (host, built.phase))
                 home_text = nix_module(built.phase, built.home_config, role=role, description=built.description,
-                                       enable=built.home_enable, note=built.note, markers=False, priority=priority)
+                                       enable=built.home_enable, note=built.note, markers=False, priority=priority,
+                                       requires=built.home_requires)
                 home = {u: (where.home_dir(u), home_text) for u in users}
-        except (PhaseError, FactError, LayoutError, NixError) as exc:
+            if where.mode == "render" and built.keys:
+                # what the other desktop backends would write, to compare (render mode only)
+                built.files = dict(built.files, **alternatives(host, check_desktop(host, desktop), built.keys,
+                                                               priority, built.phase, role))
+        except (PhaseError, FactError, LayoutError, NixError, ValueError) as exc:
             result.update(failed=True, msg=str(exc))
             return result
 
@@ -215,10 +238,16 @@ class ActionModule(Writer, ActionBase):
         if built.rebuilds:
             new["rebuilds"][built.phase] = built.rebuilds
         new["derived"][built.phase] = built.derived
+        try:
+            new["keys"] = plan_keys(new["keys"], built, users, host)
+        except PhaseError as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
         new["scope"] = _add_unique(new["scope"], [built.phase])
         if not boolean(template_var(self._templar, task_vars, "nixperf_write_deferred", False)):
             # the role runs on its own: write now, in this task; it speaks for its own phase only
             written = self.finish(new, [built.phase], task_vars)
+            self.render_keys(new, task_vars, written, [built.phase])
             result.update({k: v for k, v in written.items() if k != "invocation"})
             if result.get("failed"):
                 return result

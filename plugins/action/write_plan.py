@@ -6,6 +6,9 @@
 The plan speaks for ``scope``: by default every phase of ``nixperf_phases`` (site.yml: all phases, on or off), else
 the phases it holds.  A host whose phases are all switched off still gets a write, with an empty plan, so that
 the files of those phases are removed.
+
+In render mode the owned desktop keys (``desktop_keys``) are put in place in the same task, for every host with
+``nixperf_desktop`` or keys in its plan; in apply mode the ``desktop_keys`` role does it after the NixOS switch.
 """
 from __future__ import annotations
 
@@ -53,4 +56,5 @@ class ActionModule(PhaseAction):
         scope_list: List[str] = sorted(set(scope) | set(plan["scope"]))
         result.update(self.finish(plan, scope_list, task_vars))
         result["scope"] = scope_list
+        self.render_keys(plan, task_vars, result, scope_list)
         return result

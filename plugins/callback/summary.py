@@ -12,7 +12,8 @@ description:
   - At the end of a playbook, prints one line per host with the number of generated files, how many changed (or
     would change, in check mode), how many the writer removed (or would remove) because the plan no longer
     contains them, and those paths, taken from the results of M(nixperf.tuning.write_files) and
-    M(nixperf.tuning.nix_file).
+    M(nixperf.tuning.nix_file); and, for desktop hosts, how many owned keys were set and given back
+    (M(nixperf.tuning.desktop_keys)).
   - Adds nothing when no task wrote generated files.
 requirements:
   - enable in C(callbacks_enabled) (the collection's C(ansible.cfg) does)
@@ -24,8 +25,7 @@ from typing import Dict, List  # noqa: E402
 from ansible.plugins.callback import CallbackBase  # noqa: E402
 
 _MODULES = ("nixperf.tuning.write_files", "nixperf.tuning.nix_file", "nixperf.tuning.phase", "nixperf.tuning.write_plan",
-            "write_files", "nix_file", "write_plan",
-            "phase")
+            "nixperf.tuning.desktop_keys", "write_files", "nix_file", "write_plan", "phase", "desktop_keys")
 
 
 class CallbackModule(CallbackBase):
@@ -38,6 +38,8 @@ class CallbackModule(CallbackBase):
         super().__init__()
         # host -> path -> {"changed": bool, "removed": bool}
         self.files: Dict[str, Dict[str, Dict[str, bool]]] = {}
+        # host -> [keys set, keys given back, keys left to chezmoi / home-manager] by the desktop step
+        self.keys: Dict[str, List[int]] = {}
         self.check = False
 
     def v2_playbook_on_play_start(self, play) -> None:
@@ -47,6 +49,13 @@ class CallbackModule(CallbackBase):
         if result._task.action not in _MODULES:
             return
         host = result._host.get_name()
+        desktop = result._result.get("desktop") if "users" not in result._result else result._result
+        if isinstance(desktop, dict) and desktop.get("users"):
+            counts = self.keys.setdefault(host, [0, 0, 0])
+            for user in desktop["users"]:
+                counts[0] += len(user.get("set") or [])
+                counts[1] += len(user.get("restored") or [])
+                counts[2] += len(user.get("pending") or [])
         entries = self.files.setdefault(host, {})
         for f in result._result.get("files") or []:
             if f.get("manifest"):
@@ -69,9 +78,13 @@ class CallbackModule(CallbackBase):
             root = os.path.commonpath(list(entries)) if entries else ""
             shown = [os.path.relpath(p, root) for p in changed] + \
                 ["%s (%s)" % (os.path.relpath(p, root), gone) for p in removed]
-            out.append("%s  %2d files, %2d %s, %d %s  under %s: %s"
+            keys = ""
+            if host in self.keys:
+                keys = "; owned desktop keys: %d set, %d given back, %d left to chezmoi / home-manager" % tuple(
+                    self.keys[host])
+            out.append("%s  %2d files, %2d %s, %d %s  under %s: %s%s"
                        % (host.ljust(width), len(present), len(changed), verb, len(removed), gone, root,
-                          ", ".join(shown) or "-"))
+                          ", ".join(shown) or "-", keys))
             totals = [totals[0] + len(present), totals[1] + len(changed), totals[2] + len(removed)]
         out.append("%d hosts, %d generated files, %d %s, %d %s"
                    % (len(self.files), totals[0], totals[1], verb, totals[2], gone))

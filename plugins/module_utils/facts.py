@@ -92,6 +92,10 @@ DESKTOP: Dict[str, Field] = {
     "environment": _s("e.g. plasma6"),
     "session": Field("choice", choices=SESSIONS),
     "remote": _s("e.g. rustdesk"),
+    # who puts the owned KDE keys in place (module_utils/desktop.py): chezmoi, plasma_manager or direct
+    "backend": Field("choice", choices=("chezmoi", "plasma_manager", "direct")),
+    # the users' chezmoi source directory, relative to their home
+    "chezmoi_source": _s("e.g. .local/share/chezmoi"),
 }
 
 

@@ -115,11 +115,17 @@ class PhasePlan:
     # a home-manager module for every user of the host (None: no home part)
     home_config: Optional[Dict[str, Any]] = None
     home_enable: bool = True
+    # (option path, message): the home module's config uses another project's options (plasma-manager); without
+    # them it fails with the message (nix_module's ``requires``)
+    home_requires: Optional[Tuple[Tuple[str, ...], str]] = None
     # every GCC -march and GOAMD64 value the phase writes (checked against the live CPU in apply mode)
     march: List[str] = field(default_factory=list)
     goamd64: List[str] = field(default_factory=list)
     # packages the phase overrides, so they are built locally: {"packages", "bootstrap", "target"}
     rebuilds: Optional[Dict[str, Any]] = None
+    # keys the phase owns in files programs rewrite themselves (KDE rc files, RustDesk's TOML), per user name:
+    # module_utils/desktop.OwnedKey; put in place by the host-side step (module desktop_keys), never whole files
+    keys: Dict[str, List[Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

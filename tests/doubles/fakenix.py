@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Test double for nixos-rebuild, home-manager, nix, nix-env, systemctl and systemd-run.
+"""Test double for nixos-rebuild, home-manager, nix, nix-env, systemctl, systemd-run, chezmoi, dbus-send and
+runuser.
 
 These programs cannot run on a machine without NixOS.  The double simulates
 them faithfully enough for the apply engine: generations are symlinks in a
@@ -26,6 +27,12 @@ $ROOT/state/system-health (default "running"; "hang": no answer while it says so
 Dry runs (nixos-rebuild dry-build, nix build --dry-run) print what Nix's printMissing prints: a few derivations
 for an ordinary change, hundreds (glibc, gcc, ...) when the configuration overrides a bootstrap package
 (prev.glibc.overrideAttrs, prev.xz.override, ...), nothing when the result is already built.
+
+chezmoi apply [--dry-run] --source S --destination D -- TARGET...: for each target, finds its source file in S by
+chezmoi's naming rules (attribute prefixes, dot_, .tmpl) and, for a modify_ script, runs it with the target's contents
+on stdin and writes its output (nothing is written with --dry-run); FAKE_NO_CHEZMOI=1 makes it absent (exit 127).
+dbus-send records its call and fails when $ROOT/state/no-session-bus exists. runuser -u USER -- CMD... records and
+runs CMD as the current user. systemctl start / stop of a service writes $ROOT/state/units/<unit>.
 
 systemd-run --on-active=N --unit=U CMD... arms a real timer: a detached process that sleeps N seconds and then
 runs CMD unless `systemctl stop U.timer` came first ($ROOT/state/timers/U.*: the timer, the log, the exit status).
@@ -548,6 +555,12 @@ def systemctl(argv: list) -> None:
             health = open(os.path.join(state, "system-health")).read().strip()
         print(health)
         sys.exit(0 if health == "running" else 1)
+    if argv[:1] == ["start"] or (argv[:1] == ["stop"] and not argv[1].endswith(".timer")):
+        os.makedirs(os.path.join(state, "units"), exist_ok=True)
+        for unit in [a for a in argv[1:] if not a.startswith("-")]:
+            with open(os.path.join(state, "units", unit), "w") as f:
+                f.write("active\n" if argv[0] == "start" else "inactive\n")
+        return
     if argv[:1] == ["stop"]:
         rc = 0
         for unit in [a for a in argv[1:] if not a.startswith("-")]:
@@ -587,6 +600,78 @@ def systemctl(argv: list) -> None:
             pass
         return
     die("systemctl: unsupported %s" % argv)
+
+
+CHEZMOI_PREFIXES = ("create_", "modify_", "remove_", "encrypted_", "private_", "readonly_", "empty_", "executable_",
+                    "symlink_", "exact_", "external_")
+
+
+def chezmoi_target(name: str) -> str:
+    """A source-state name's target name (chezmoi's prefixes and suffixes; literal_ stops the prefixes)."""
+    if name.endswith(".tmpl"):
+        name = name[:-len(".tmpl")]
+    if name.endswith(".literal"):
+        return name[:-len(".literal")]
+    changed = True
+    while changed:
+        changed = False
+        if name.startswith("literal_"):
+            return name[len("literal_"):]
+        for p in CHEZMOI_PREFIXES:
+            if name.startswith(p):
+                name, changed = name[len(p):], True
+    return "." + name[len("dot_"):] if name.startswith("dot_") else name
+
+
+def chezmoi(argv: list) -> None:
+    if os.environ.get("FAKE_NO_CHEZMOI") == "1":
+        die("chezmoi: command not found", 127)
+    if argv[:1] != ["apply"]:
+        die("chezmoi (test double): only apply is supported, got %s" % argv)
+    source, dest = opt(argv, "--source"), opt(argv, "--destination")
+    if not source or not dest or "--" not in argv:
+        die("chezmoi (test double): needs --source, --destination and -- TARGETS, got %s" % argv)
+    targets = argv[argv.index("--") + 1:]
+    found = {}
+    for dirpath, _dirs, names in os.walk(source):
+        rel = os.path.relpath(dirpath, source)
+        parts = [] if rel == "." else [chezmoi_target(p) for p in rel.split(os.sep)]
+        for n in names:
+            if n.startswith(".chezmoi"):
+                continue
+            found[os.path.join(dest, *parts, chezmoi_target(n))] = (os.path.join(dirpath, n), n)
+    for target in targets:
+        if target not in found:
+            die("chezmoi: %s: not managed" % target)
+        path, name = found[target]
+        if not (name.startswith("modify_") or "_modify_" in name):
+            die("chezmoi (test double): only modify_ scripts are supported, got %s" % name)
+        try:
+            current = open(target, "rb").read()
+        except FileNotFoundError:
+            current = b""
+        proc = subprocess.run(["/bin/sh", path], input=current, capture_output=True, check=False)
+        if proc.returncode != 0:
+            die("chezmoi: %s: exit status %d: %s" % (target, proc.returncode, proc.stderr.decode()))
+        if "--dry-run" in argv:
+            if "--verbose" in argv and proc.stdout != current:
+                print("diff --git a/%s b/%s" % (target, target))
+            continue
+        if proc.stdout != current:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(proc.stdout)
+
+
+def dbus_send(argv: list) -> None:
+    if os.path.exists(os.path.join(ROOT, "state", "no-session-bus")):
+        die("Failed to open connection to \"session\" message bus: Connection refused")
+
+
+def runuser(argv: list) -> None:
+    if argv[:1] != ["-u"] or argv[2:3] != ["--"]:
+        die("runuser (test double): only runuser -u USER -- CMD..., got %s" % argv)
+    sys.exit(subprocess.call(argv[3:]))
 
 
 def switch_to_configuration(argv: list) -> None:
@@ -636,7 +721,8 @@ def main() -> None:
     {"nixos-rebuild": nixos_rebuild, "home-manager": home_manager, "nix": nix,
      "systemctl": systemctl, "activate": activate_home, "nix-env": nix_env,
      "switch-to-configuration": switch_to_configuration, "ssh": ssh,
-     "systemd-run": systemd_run}[prog](sys.argv[1:])
+     "systemd-run": systemd_run, "chezmoi": chezmoi, "dbus-send": dbus_send,
+     "runuser": runuser}[prog](sys.argv[1:])
 
 
 if __name__ == "__main__":
