@@ -46,10 +46,12 @@ endef
 nix:
 	$(call apt_tool,nix-instantiate,nix-bin)
 
-# kreadconfig5 / kwriteconfig5 (Debian's libkf5config-bin): the real KConfig the KDE config model is checked with.
+# kreadconfig5 / kwriteconfig5 (Debian's libkf5config-bin): the real KConfig the KDE config model is checked with;
+# gawk beside Debian's mawk: the chezmoi modify_ scripts run with both (NixOS has gawk).
 kde:
 	$(call apt_tool,kreadconfig5,libkf5config-bin)
 	$(call apt_tool,kwriteconfig5,libkf5config-bin)
+	$(call apt_tool,gawk,gawk)
 
 setup: $(VENV)/.installed nix kde
 
@@ -82,7 +84,7 @@ nixpkgs:
 	@if [ -z "$${NIXPKGS:-}" ]; then \
 	  echo "tests/nixpkgs DID NOT RUN: NIXPKGS is not set (NIXPKGS=/path/to/nixpkgs make nixpkgs runs it)"; \
 	else \
-	  $(BIN)/python -m pytest -q -rs tests/nixpkgs; \
+	  $(BIN)/python -m pytest -q -rs tests/nixpkgs tests/unit/test_plasma_manager.py; \
 	fi
 
 molecule:

@@ -249,7 +249,8 @@ class Bench:
         }
         largest = None
         for phase in known_phases():
-            plan = build(phase, "shoshin", settings.get(phase, {}), host["nixperf_hardware"])
+            plan = build(phase, "shoshin", settings.get(phase, {}), host["nixperf_hardware"], host["nixperf_users"],
+                         host["nixperf_desktop"])
             for config in (plan.config, plan.home_config):
                 if config:
                     size = len(nix_module(phase, config)[0])

@@ -35,7 +35,8 @@ options:
     description: The phase to plan (a declaration in C(plugins/module_utils/phases/)).
     type: str
     required: true
-    choices: [memory, resource_slices, hardware_profile, system_libs, runtimes, electron_apps, gpu_video]
+    choices: [memory, resource_slices, hardware_profile, system_libs, runtimes, electron_apps, gpu_video, plasma,
+      kde_services, rustdesk]
   role:
     description: Role named in the generated file's header. Defaults to O(phase).
     type: str

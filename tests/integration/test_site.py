@@ -9,10 +9,15 @@ MODULES = ["default.nix", "gpu_video.nix", "hardware_profile.nix", "memory.nix",
 # the NixOS modules, default.nix, profile/hardware.nix and the user's home-manager modules with their
 # default.nix: system_libs, runtimes and electron_apps on workstations, electron_apps alone on the VM (a
 # VM's CPU model can change: no -march rebuilds there)
-FILES = {"shoshin": 11, "kensho": 11, "plasma-vm-01": 8}
-HOME = {"shoshin": ["default.nix", "electron_apps.nix", "runtimes.nix", "system_libs.nix"],
+# and the desktop: shoshin's chezmoi scripts (3) with the plasma-manager alternative (2) and its session variables
+# (plasma.nix); kensho (direct backend) the chezmoi (3) and plasma-manager (2) alternatives; plasma-vm-01
+# (plasma-manager) its plasma / kde_services home modules, kde_services.nix (Akonadi), rustdesk.nix and the chezmoi
+# alternative (3)
+FILES = {"shoshin": 17, "kensho": 16, "plasma-vm-01": 15}
+HOME = {"shoshin": ["default.nix", "electron_apps.nix", "plasma.nix", "runtimes.nix", "system_libs.nix"],
         "kensho": ["default.nix", "electron_apps.nix", "runtimes.nix", "system_libs.nix"],
-        "plasma-vm-01": ["default.nix", "electron_apps.nix"]}
+        "plasma-vm-01": ["default.nix", "electron_apps.nix", "kde_services.nix", "plasma.nix"]}
+VM_MODULES = ["kde_services.nix", "rustdesk.nix"]
 
 
 def test_first_run_changes_second_run_does_not(play, nix):
@@ -21,7 +26,8 @@ def test_first_run_changes_second_run_does_not(play, nix):
     for host in HOSTS:
         assert first.changed(host) > 0
         d = play.build / host / "etc/nixos/nixperf"
-        expected = MODULES if host != "plasma-vm-01" else [m for m in MODULES if m != "system_libs.nix"]
+        expected = MODULES if host != "plasma-vm-01" else sorted(
+            [m for m in MODULES if m != "system_libs.nix"] + VM_MODULES)
         assert sorted(p.name for p in d.iterdir()) == expected
         assert nix.parses(*(d / m for m in expected if m.endswith(".nix")), d / "profile/hardware.nix")
         index = (d / "default.nix").read_text()
@@ -41,10 +47,12 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert snapshot(play.build) == before
     # the summary callback: one line per host, then the totals
     assert "NIXPERF SUMMARY" in second.stdout
-    assert "3 hosts, 30 generated files, 0 changed" in second.stdout
-    assert "30 generated files, 30 changed" in first.stdout
+    assert "3 hosts, 48 generated files, 0 changed" in second.stdout
+    assert "48 generated files, 48 changed" in first.stdout
+    assert "owned desktop keys: 0 set, 0 given back, 15 left to chezmoi / home-manager" in second.stdout
     home = play.build / "shoshin/home/mitsio/.config/home-manager/nixperf"
-    assert "imports = [ ./electron_apps.nix ./runtimes.nix ./system_libs.nix ];" in (home / "default.nix").read_text()
+    assert "imports = [ ./electron_apps.nix ./plasma.nix ./runtimes.nix ./system_libs.nix ];" in (
+        home / "default.nix").read_text()
     assert "prev.openssl.overrideAttrs" in (home / "system_libs.nix").read_text()
     assert "prev.glibc" not in (play.build / "shoshin/etc/nixos/nixperf/system_libs.nix").read_text()  # stage home
     assert 'march = "znver3";' in (play.build / "kensho/etc/nixos/nixperf/profile/hardware.nix").read_text()

@@ -11,7 +11,8 @@ from ansible_collections.nixperf.tuning.plugins.module_utils import phase as P
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
 
 ROOT = Path(__file__).resolve().parents[2]
-PHASES = ["memory", "resource_slices", "hardware_profile", "system_libs", "runtimes", "electron_apps", "gpu_video"]
+PHASES = ["memory", "resource_slices", "hardware_profile", "system_libs", "runtimes", "electron_apps", "gpu_video",
+          "plasma", "kde_services", "rustdesk"]
 SKYLAKE = {"cpu": {"vendor": "intel", "family": "skylake", "x86_64_level": 3, "cores": 4, "threads": 8},
            "memory": {"total_mib": 16384}, "gpu": {"vendor": "nvidia", "decode": ["h264"]}}
 
@@ -75,8 +76,8 @@ def test_unknown_setting_is_refused():
 
 
 def test_unknown_phase_names_the_known_ones():
-    with pytest.raises(PhaseError, match="unknown phase 'plasma' \\(known: memory, resource_slices"):
-        build("plasma", "h", {}, SKYLAKE)
+    with pytest.raises(PhaseError, match="unknown phase 'nosuchphase' \\(known: memory, resource_slices"):
+        build("nosuchphase", "h", {}, SKYLAKE)
 
 
 def test_a_declaration_must_be_named_after_its_file():
