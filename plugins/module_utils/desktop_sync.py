@@ -106,7 +106,12 @@ class Step:
         self.commands.append(argv)
         rc, out, err = self.module.run_command(argv)
         if rc != 0 and must:
-            raise SyncError("%s failed (exit %d): %s" % (what, rc, (err or out).strip()[-2000:]))
+            hint = ""
+            if "inconsistent state" in (err or out):
+                hint = (" (the user's chezmoi source already holds another entry for one of these files; chezmoi takes "
+                        "one source per target: remove that entry, or set nixperf_desktop.backend to plasma_manager or "
+                        "direct)")
+            raise SyncError("%s failed (exit %d): %s%s" % (what, rc, (err or out).strip()[-2000:], hint))
         return rc, out, err
 
     def find(self, name: str, user: str, home: str) -> Optional[str]:
@@ -216,7 +221,8 @@ class Step:
         units = self.stop_units(plan) if self.apply else []
         try:
             for f in files_changed:
-                self.write(os.path.join(home, f), plan.texts[f][1], owner)
+                # an empty text: the give-back left nothing in a file the collection created
+                self.write(os.path.join(home, f), plan.texts[f][1] or None, owner)
             if chezmoi:
                 source = os.path.join(home, self.p["chezmoi_source"])
                 self.run(as_user(name, env, chezmoi_argv(chezmoi, source, home, chezmoi_targets, False),

@@ -105,6 +105,12 @@ class Doc:
     def render(self) -> str:
         return self.doc.render()
 
+    def hollow(self) -> bool:
+        """Nothing but group / table headers and blank lines: what a give-back leaves of a file the collection
+        created (the program treats it as absent)."""
+        lines = [ln.strip() for ln in self.render().splitlines() if ln.strip()]
+        return all(ln.startswith("[") and ln.endswith("]") and "=" not in ln for ln in lines)
+
 
 # ------------------------------------------------------------------ the record
 
@@ -223,6 +229,8 @@ def plan_user(owned: Sequence[OwnedKey], store: Dict[KeyId, Original], read: Cal
                 (plan.set_keys if ours else plan.pending).append(label(ident))
                 plan.live.setdefault(_bucket(k.live, k.unit), []).append(label(ident))
         after = doc.render()
+        if plan.restored and after and not any(i[0] == file for i in wanted) and doc.hollow():
+            after = ""  # the file held only what the collection had put there: it goes
         if before is not None or after:
             plan.texts[file] = (before, after)
         if not ours and backend == "chezmoi":

@@ -639,7 +639,10 @@ def chezmoi(argv: list) -> None:
         for n in names:
             if n.startswith(".chezmoi"):
                 continue
-            found[os.path.join(dest, *parts, chezmoi_target(n))] = (os.path.join(dirpath, n), n)
+            target = os.path.join(dest, *parts, chezmoi_target(n))
+            if target in found:
+                die("chezmoi: %s: inconsistent state (%s, %s)" % (target, found[target][0], os.path.join(dirpath, n)))
+            found[target] = (os.path.join(dirpath, n), n)
     for target in targets:
         if target not in found:
             die("chezmoi: %s: not managed" % target)

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_apply import host  # noqa: F401  pylint: disable=unused-import  (the fake NixOS host fixture)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kde"
 CHEZMOI = "home/mitsio/.local/share/chezmoi"
@@ -99,5 +100,31 @@ def test_switching_the_phase_off_gives_the_users_values_back(play):
     off = play(limit="kensho", nixperf_phase_plasma=False)
     assert off.rc == 0, off.failures()
     assert (home / "kwinrc").read_text() == original
-    assert not (home / "kdeglobals").read_text().strip() or "AnimationDurationFactor" not in (home / "kdeglobals").read_text()
+    assert not (home / "kdeglobals").exists()  # created for the collection's key only: gone with it
     assert play(limit="kensho", nixperf_phase_plasma=False).changed("kensho") == 0
+
+
+def test_apply_mode_runs_chezmoi_as_the_user_once_and_checks_with_a_dry_run(play, host):
+    """shoshin in apply mode (chezmoi backend): the scripts land in the source, chezmoi applies exactly the owned
+    files as the user, a second run runs nothing, check mode dry-runs over a scratch copy."""
+    home = host.root / "home/mitsio"
+    (home / ".config").mkdir(parents=True)
+    (home / ".config/kwinrc").write_text((FIXTURES / "kwinrc").read_text())
+    settings = dict(host.vars, nixperf_phase_plasma=True, nixperf_phase_kde_services=True,
+                    plasma_session_variables=False, desktop_keys_become=False)
+    run = play(limit="shoshin", env=host.env, **settings)
+    assert run.rc == 0, run.failures()
+    chezmoi = host.calls("chezmoi")
+    source, config = str(home / CHEZMOI.split("home/mitsio/")[1]), str(home / ".config")
+    assert chezmoi == [["apply", "--no-tty", "--source", source, "--destination", str(home), "--force", "--",
+                        config + "/baloofilerc", config + "/kdeglobals", config + "/kwinrc"]]
+    assert host.calls("runuser")[0][:4] == ["-u", "mitsio", "--", "env"]
+    assert kread(home / ".config/kwinrc", ["Compositing"], "GLTextureFilter") == "1"
+    assert kread(home / ".config/kwinrc", ["Compositing"], "GLCore") == "true"
+    again = play(limit="shoshin", env=host.env, **settings)
+    assert again.rc == 0 and again.changed("shoshin") == 0 and len(host.calls("chezmoi")) == 1
+    check = play(limit="shoshin", check=True, env=host.env, **dict(settings, plasma_blur=False))
+    assert check.rc == 0, check.failures()
+    dry = host.calls("chezmoi")[-1]
+    assert dry[:3] == ["apply", "--no-tty", "--source"] and dry[3] != source and "--dry-run" in dry
+    assert kread(home / ".config/kwinrc", ["Plugins"], "blurEnabled") == "true"  # check mode wrote nothing

@@ -82,6 +82,15 @@ def test_the_owning_phase_is_recorded():
     assert O.load_store(O.dump_store(plan.store), "/x")[ident].phase == "plasma"
 
 
+def test_a_file_left_with_nothing_but_headers_goes():
+    store = {O.key_id(".config/kdeglobals", "kconfig", ("KDE",), "AnimationDurationFactor"): O.Original(None)}
+    plan = O.plan_user([], store, reader({".config/kdeglobals": "[KDE]\nAnimationDurationFactor=0.5\n"}), "direct")
+    assert plan.texts[".config/kdeglobals"] == ("[KDE]\nAnimationDurationFactor=0.5\n", "")
+    kept = O.plan_user([], store, reader({".config/kdeglobals": "# mine\n[KDE]\nAnimationDurationFactor=0.5\n"}),
+                       "direct")
+    assert kept.texts[".config/kdeglobals"][1] == "# mine\n[KDE]\n"  # a comment of the user's: the file stays
+
+
 def test_chezmoi_and_plasma_manager_leave_the_owned_keys_to_their_program():
     files = {".config/kwinrc": kwinrc()}
     chez = O.plan_user([BACKEND], {}, reader(files), "chezmoi")
@@ -193,6 +202,10 @@ def test_switching_off_gives_back_the_users_own_values(host):
     host.run([BLUR])      # Backend no longer owned: back to the fixture's own value
     host.run([])          # nothing owned: blur back too, record gone
     assert (host.home / ".config/kwinrc").read_text() == kwinrc()
+    host.run([FACTOR])    # a file that did not exist: created for the key ...
+    assert (host.home / ".config/kdeglobals").exists()
+    host.run([])          # ... and gone with it
+    assert not (host.home / ".config/kdeglobals").exists()
     assert not (host.home / O.STORE).exists()
     assert not host.run([])["changed"]
 
@@ -220,6 +233,20 @@ def test_chezmoi_apply_runs_for_the_changed_files_only(host):
     assert doc.get(["Compositing"], "Backend") == "QPainter" and doc.get(["Plugins"], "blurEnabled") == "true"
     again = host.run([BACKEND, BLUR, FACTOR], backend="chezmoi")
     assert not again["changed"] and [c for c in host.calls() if c["prog"] == "chezmoi"] == calls
+
+
+def test_a_clash_with_the_users_own_chezmoi_entry_is_explained(host):
+    from ansible_collections.nixperf.tuning.plugins.module_utils import chezmoi
+
+    source = host.home / ".local/share/chezmoi"
+    for rel, spec in chezmoi.kde_tree([BACKEND]).items():
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_text(spec["content"])
+    (source / "dot_config/kwinrc").write_text("[Compositing]\nBackend=OpenGL\n")  # the user's own, whole file
+    (host.home / ".config/kwinrc").write_text(kwinrc())
+    result = host.run([BACKEND], backend="chezmoi")
+    assert result["failed"] and "inconsistent state" in result["msg"]
+    assert "remove that entry, or set nixperf_desktop.backend to plasma_manager or direct" in result["msg"]
 
 
 def test_chezmoi_check_mode_dry_runs_over_a_scratch_source(host):

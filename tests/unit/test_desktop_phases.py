@@ -242,3 +242,19 @@ def test_owned_key_checks():
         OwnedKey(".config/x.toml", ("options",), "k", "v", format="toml", immutable=True)
     key = OwnedKey(".config/x.toml", ("options",), "k", None, format="toml", live="service", unit="x.service")
     assert OwnedKey.from_dict(key.as_dict()) == key
+
+
+def test_a_file_has_one_owning_phase_and_keys_go_to_the_hosts_users():
+    from ansible_collections.nixperf.tuning.plugins.action.phase import plan_keys
+
+    mine = plasma(SHOSHIN, desk("x11"))
+    planned = plan_keys({}, mine, USERS, "h")
+    assert planned["plasma"]["mitsio"][0]["phase"] == "plasma"
+    clash = services(SHOSHIN, desk("x11"))
+    clash.keys = {"mitsio": [OwnedKey(".config/kwinrc", ("Plugins",), "x", "y")]}
+    clash.phase = "kde_services"
+    with pytest.raises(PhaseError, match="phases plasma and kde_services both own keys of .config/kwinrc"):
+        plan_keys(planned, clash, USERS, "h")
+    with pytest.raises(PhaseError, match="owns keys of guest, who are not in nixperf_users"):
+        plan_keys({}, plasma(SHOSHIN, desk("x11"), users=["mitsio", "guest"]), USERS, "h")
+    assert plan_keys(planned, mine, USERS, "h") == planned  # planned again: replaces its own keys
