@@ -9,6 +9,8 @@ The documents follow what RustDesk writes: ``toml::to_string_pretty`` of toml 0.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import copy
 import random
 import re
@@ -86,26 +88,7 @@ def test_the_stub_writes_what_toml_0_5_writes(value, text):
 
 
 # RustDesk2.toml (hbb_common Config2: scalars, then [socks], then [options]), as confy writes it
-RUSTDESK2 = """rendezvous_server = 'rs-ny.rustdesk.com:21116'
-nat_type = 1
-serial = 0
-unlock_pin = ''
-trusted_devices = ''
-
-[socks]
-proxy = ''
-username = ''
-password = '''it's a secret'''
-
-[options]
-local-ip-addr = '192.168.1.10'
-av1-test = 'Y'
-custom-rendezvous-server = '''
-[options]
-direct-server = 'Y'
-'''
-direct-server = 'N'
-"""
+RUSTDESK2 = (Path(__file__).resolve().parents[1] / "fixtures" / "rustdesk" / "RustDesk2.toml").read_text()
 
 # RustDesk.toml (hbb_common Config: the ID and the key pair): never ours, must survive byte for byte
 RUSTDESK = """enc_id = '00Zm9vYmFyYmF6'

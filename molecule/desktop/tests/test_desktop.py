@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 
 HOME = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "build", "instance", "home", "mitsio")
 CONFIG = os.path.join(HOME, ".config")
@@ -45,3 +46,12 @@ def test_the_previous_values_are_recorded(host):
     assert originals[(("Plugins",), "blurEnabled")] == "false"
     assert originals[(("Plugins",), "slideEnabled")] is None
     assert host.file(os.path.join(HOME, ".local/state/nixperf/owned-keys.json")).mode == 0o600
+
+
+def test_rustdesk_on_an_intel_igpu_uses_its_hardware_codecs(host):
+    server = tomllib.loads(host.file(os.path.join(CONFIG, "rustdesk", "RustDesk2.toml")).content_string)
+    assert server["options"]["enable-hwcodec"] == "Y" and server["options"]["direct-server"] == "Y"
+    viewer = tomllib.loads(host.file(os.path.join(CONFIG, "rustdesk", "RustDesk_default.toml")).content_string)
+    assert viewer["options"]["codec-preference"] == "h265"  # as a viewer it decodes HEVC in hardware
+    module = host.file(os.path.join(HOME, "..", "..", "etc", "nixos", "nixperf", "rustdesk.nix")).content_string
+    assert "rustdesk-flutter" in module and "--service" in module
