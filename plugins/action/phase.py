@@ -167,9 +167,47 @@ class ActionModule(DesktopKeys, Writer, ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         result["changed"] = False
-        host = task_vars.get("inventory_hostname", "localhost")
         args = self._task.args
-        phase = args.get("phase")
+        if args.get("phases") is None:
+            result.update(self.plan_phase(args.get("phase"), args, task_vars))
+            return result
+        # every phase of the list switched on for the host, in one task (playbooks/nixos.yml): one task per host
+        # instead of one role include per phase and host
+        host = task_vars.get("inventory_hostname", "localhost")
+        phases = args["phases"]
+        known = known_phases()
+        if not isinstance(phases, list) or any(p not in known for p in phases) or args.get("phase"):
+            result.update(failed=True, msg="host %s: phases must be a list of phases (known: %s), without phase; got %r"
+                          % (host, ", ".join(known), phases))
+            return result
+        planned: List[str] = []
+        plan: Dict[str, Any] = {}
+        vars_now = task_vars
+        for phase in [p for p in known if p in phases]:
+            switch = "nixperf_phase_" + phase
+            try:
+                if not boolean(template_var(self._templar, task_vars, switch, True)):
+                    continue
+            except TypeError as exc:
+                result.update(failed=True, msg="host %s: %s must be true or false: %s" % (host, switch, exc))
+                return result
+            one = self.plan_phase(phase, {"phase": phase}, vars_now)
+            if one.get("failed"):
+                result.update(one)
+                return result
+            planned.append(phase)
+            plan = one["plan"]
+            vars_now = dict(vars_now, **{PLANNED_VAR: {"plan": plan}})
+        if not planned:
+            return result  # nothing planned: the write task writes the host an empty plan
+        result.update(plan=plan, phases=planned, derived=plan["derived"],
+                      msg="planned %s" % ", ".join(planned))
+        return result
+
+    def plan_phase(self, phase: str, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
+        """The task result of planning ``phase`` for the host (its files added to the host's plan so far)."""
+        result: Dict[str, Any] = {"changed": False}
+        host = task_vars.get("inventory_hostname", "localhost")
         role = args.get("role") or phase
         try:
             declared = get(phase, host)

@@ -32,11 +32,20 @@ author:
   - nixperf.tuning contributors (@nixperf)
 options:
   phase:
-    description: The phase to plan (a declaration in C(plugins/module_utils/phases/)).
+    description: The phase to plan (a declaration in C(plugins/module_utils/phases/)). Required without O(phases).
     type: str
-    required: true
     choices: [memory, resource_slices, hardware_profile, system_libs, runtimes, electron_apps, gpu_video, plasma,
       kde_services, rustdesk]
+  phases:
+    description:
+      - Plan every phase of this list that is switched on for the host (C(nixperf_phase_<phase>), default true), in
+        the plans' order, in one task, with each phase's settings read from its role's variables
+        (C(<phase>_<setting>); the declared default when unset) and checked against the same declaration as the
+        role's argument spec. C(playbooks/nixos.yml) uses it with C(nixperf_phases). The result's C(plan) holds
+        them all and C(phases) names the phases planned.
+      - Excludes O(phase), O(settings) and O(hardware).
+    type: list
+    elements: str
   role:
     description: Role named in the generated file's header. Defaults to O(phase).
     type: str

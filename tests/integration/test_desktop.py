@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_apply import host  # noqa: F401  pylint: disable=unused-import  (the fake NixOS host fixture)
+# the fake NixOS host fixture of the apply tests
+from test_apply import host  # noqa: F401  pylint: disable=unused-import
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kde"
 CHEZMOI = "home/mitsio/.local/share/chezmoi"

@@ -95,3 +95,14 @@ def test_the_live_cpu_guard_checks_the_march_of_every_phase(play, tmp_path):
     assert "host shoshin: refusing to write" in failure["msg"]
     assert "-march=skylake: it lacks avx2" in failure["msg"] and "Nothing was written" in failure["msg"]
     assert not (root / "etc/nixos/nixperf").exists() and not (root / "home").exists()
+
+
+def test_a_phase_switched_off_as_text_on_the_command_line(play):
+    """-e nixperf_phase_gpu_video=false is the string 'false'; one planning task handles every phase."""
+    assert play(limit="shoshin").rc == 0
+    run = play(limit="shoshin", args=["-e", "nixperf_phase_gpu_video=false"])
+    assert run.rc == 0, run.failures()
+    assert not (play.build / "shoshin" / NIXOS / "gpu_video.nix").exists()
+    bad = play(limit="shoshin", args=["-e", "nixperf_phase_gpu_video=maybe"])
+    assert bad.rc != 0
+    assert "nixperf_phase_gpu_video must be true or false" in " ".join(f["msg"] for f in bad.failures())
