@@ -325,9 +325,7 @@ def modify_text(text: str, keys: Sequence[OwnedKey]) -> str:
             if key.value is None:
                 doc.unset(group, key.key)
                 continue
-            wanted = ("i" if key.immutable else "") + ("e" if key.expand else "")
-            if doc.get(group, key.key) != key.value or doc.flags(group, key.key) != wanted:
-                doc.set(group, key.key, key.value, immutable=key.immutable, expand=key.expand)
+            doc.ensure(group, key.key, key.value, immutable=key.immutable, expand=key.expand)
     except KConfigError:
         return text
     return doc.render()

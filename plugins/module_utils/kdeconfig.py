@@ -381,6 +381,17 @@ class KConfigDoc:
             return
         self._append_group(path, new)
 
+    def ensure(self, group_path: Sequence[str], key: str, value: str, immutable: bool = False,
+               locale: Optional[str] = None, expand: bool = False) -> bool:
+        """``set`` only when the key's value or options differ, so that a key already as asked keeps its line byte
+        for byte; True when the text changed."""
+        wanted = ("i" if immutable else "") + ("e" if expand else "")
+        if self.get(group_path, key, locale) == value and self.flags(group_path, key, locale) == wanted:
+            return False
+        before = self.render()
+        self.set(group_path, key, value, immutable=immutable, locale=locale, expand=expand)
+        return self.render() != before
+
     def _append_group(self, path: GroupPath, entry: _Line) -> None:
         cr = self._cr()
         tail = self._lines[-1] if self._lines else None

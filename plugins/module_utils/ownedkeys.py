@@ -58,15 +58,6 @@ class Original:
     phase: Optional[str] = None
 
 
-def _kconfig_group(group: Tuple[str, ...]) -> List[str]:
-    return list(group)
-
-
-def _toml_table(ident: KeyId) -> Tuple[str, ...]:
-    """The TOML table of a key: its group path (``()`` for the top level)."""
-    return ident[2]
-
-
 class Doc:
     """One file's text through the model of its format."""
 
@@ -78,27 +69,22 @@ class Doc:
             raise OwnedKeysError("%s: %s" % (path, exc)) from exc
 
     def read(self, ident: KeyId) -> Original:
+        """The key's value and KConfig options; a TOML key's table is its group path (``()``: the top level)."""
+        group, key = ident[2], ident[3]
         if self.fmt == "kconfig":
-            group = _kconfig_group(ident[2])
-            flags = self.doc.flags(group, ident[3])
-            return Original(self.doc.get(group, ident[3]), "i" in flags, "e" in flags)
-        return Original(self.doc.get(_toml_table(ident), ident[3]))
+            flags = self.doc.flags(group, key)
+            return Original(self.doc.get(group, key), "i" in flags, "e" in flags)
+        return Original(self.doc.get(group, key))
 
     def put(self, ident: KeyId, value: Optional[str], immutable: bool = False, expand: bool = False) -> None:
+        group, key = ident[2], ident[3]
         try:
-            if self.fmt == "kconfig":
-                group = _kconfig_group(ident[2])
-                if value is None:
-                    self.doc.unset(group, ident[3])
-                    return
-                flags = self.doc.flags(group, ident[3])
-                wanted = ("i" if immutable else "") + ("e" if expand else "")
-                if self.doc.get(group, ident[3]) != value or flags != wanted:
-                    self.doc.set(group, ident[3], value, immutable=immutable, expand=expand)
-            elif value is None:
-                self.doc.unset(_toml_table(ident), ident[3])
-            elif self.doc.get(_toml_table(ident), ident[3]) != value:
-                self.doc.set(_toml_table(ident), ident[3], value)
+            if value is None:
+                self.doc.unset(group, key)
+            elif self.fmt == "kconfig":
+                self.doc.ensure(group, key, value, immutable=immutable, expand=expand)
+            elif self.doc.get(group, key) != value:
+                self.doc.set(group, key, value)
         except (KConfigError, TomlError) as exc:
             raise OwnedKeysError("%s: cannot set %s: %s" % (self.path, label(ident), exc)) from exc
 

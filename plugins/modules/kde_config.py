@@ -228,10 +228,8 @@ def apply_settings(text: str, settings: List[Dict[str, Any]]) -> Tuple[str, List
         if setting["state"] == "absent":
             doc.unset(group, key, locale)
         else:
-            wanted = ("i" if setting["immutable"] else "") + ("e" if setting["expand"] else "")
-            if doc.get(group, key, locale) != setting["value"] or doc.flags(group, key, locale) != wanted:
-                doc.set(group, key, setting["value"], immutable=setting["immutable"], locale=locale,
-                        expand=setting["expand"])
+            doc.ensure(group, key, setting["value"], immutable=setting["immutable"], locale=locale,
+                       expand=setting["expand"])
         if doc.render() != before and key_label(setting) not in changed:
             changed.append(key_label(setting))
     return doc.render(), changed

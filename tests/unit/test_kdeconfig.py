@@ -2,63 +2,22 @@
 (``kreadconfig5``/``kwriteconfig5`` from Debian's libkf5config-bin) reading what we write and writing what we read."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ansible_collections.nixperf.tuning.plugins.module_utils.kdeconfig import KConfigDoc, KConfigError
+from support import KConfigTools, kconfig_tools
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kde"
 NAMES = ["kwinrc", "kdeglobals", "baloofilerc"]
 
 
-class KConfigTools:
-    """The real KConfig command-line tools, with a private HOME and XDG_CONFIG_HOME."""
-
-    def __init__(self, read: str, write: str) -> None:
-        self.read_binary, self.write_binary = read, write
-
-    @staticmethod
-    def env(home: Path, language: str = "") -> Dict[str, str]:
-        env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), LANG="C.UTF-8",
-                   LC_ALL="C.UTF-8", QT_QPA_PLATFORM="offscreen")
-        env.pop("LANGUAGE", None)
-        if language:
-            env["LANGUAGE"] = language
-        return env
-
-    @staticmethod
-    def _groups(path: Sequence[str]) -> List[str]:
-        args: List[str] = []
-        for group in path or ("<default>",):
-            args += ["--group", group]
-        return args
-
-    def read(self, file: Path, path: Sequence[str], key: str, language: str = "") -> str:
-        proc = subprocess.run([self.read_binary, "--file", str(file.resolve()), *self._groups(path), "--key", key],
-                              capture_output=True, env=self.env(file.parent, language), timeout=60, check=True)
-        out = proc.stdout.decode("utf-8")  # bytes: text mode would turn "\r\n" into "\n"
-        assert out.endswith("\n"), out
-        return out[:-1]
-
-    def write(self, file: Path, path: Sequence[str], key: str, value: str, check: bool = True) -> int:
-        proc = subprocess.run([self.write_binary, "--file", str(file.resolve()), *self._groups(path), "--key", key, value],
-                              capture_output=True, env=self.env(file.parent), timeout=60, check=check)
-        return proc.returncode
-
-
 @pytest.fixture(scope="session")
 def kconfig() -> KConfigTools:
-    read, write = shutil.which("kreadconfig5"), shutil.which("kwriteconfig5")
-    if not read or not write:
-        pytest.fail("kreadconfig5 and kwriteconfig5 are required (Debian: apt-get install libkf5config-bin); "
-                    "the Makefile set-up installs them")
-    return KConfigTools(read, write)
+    return kconfig_tools()
 
 
 def fixture_text(name: str) -> str:
@@ -404,3 +363,14 @@ def test_value_of_none_locale_is_distinct(kconfig, tmp_path):
     assert kconfig.read(target, ("A",), "k") == "plain"
     assert kconfig.read(target, ("A",), "k", language="de") == "deutsch"
     assert doc.get(("A",), "k") == "plain" and doc.get(("A",), "k", "de") == "deutsch"
+
+
+def test_ensure_keeps_a_key_already_as_asked_byte_for_byte():
+    text = "[Plugins]\nblurEnabled = true\nslideEnabled[$i]=false\n"
+    doc = KConfigDoc.parse(text)
+    assert doc.ensure(["Plugins"], "blurEnabled", "true") is False  # spaces around "=" stay
+    assert doc.ensure(["Plugins"], "slideEnabled", "false", immutable=True) is False
+    assert doc.render() == text
+    assert doc.ensure(["Plugins"], "blurEnabled", "true", expand=True) is True  # the options differ
+    assert doc.ensure(["Plugins"], "magiclampEnabled", "false") is True
+    assert doc.render() == "[Plugins]\nblurEnabled[$e]=true\nslideEnabled[$i]=false\nmagiclampEnabled=false\n"
