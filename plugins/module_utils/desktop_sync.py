@@ -124,7 +124,7 @@ class Step:
         st = os.stat(home)
         return st.st_uid, st.st_gid
 
-    def write(self, path: str, text: Optional[str], owner: Optional[Tuple[int, int]]) -> None:
+    def write(self, home: str, path: str, text: Optional[str], owner: Optional[Tuple[int, int]]) -> None:
         """Replace ``path`` atomically (a symbolic link: the file it points to); None removes it."""
         path = os.path.realpath(path)
         if text is None:
@@ -135,7 +135,7 @@ class Step:
         if not os.path.isdir(directory):
             os.makedirs(directory, mode=0o700)
             if owner and self.root_runs:
-                self._chown_up(directory, owner)
+                self._chown_up(home, directory, owner)
         existing = os.stat(path) if os.path.exists(path) else None
         fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
         try:
@@ -150,9 +150,9 @@ class Step:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def _chown_up(self, directory: str, owner: Tuple[int, int]) -> None:
+    @staticmethod
+    def _chown_up(home: str, directory: str, owner: Tuple[int, int]) -> None:
         """Give the directories this step created below the home directory to the user."""
-        home = self.home_of_dir
         current = directory
         while current.startswith(home + os.sep):
             st = os.stat(current)
@@ -160,13 +160,10 @@ class Step:
                 os.chown(current, owner[0], owner[1])
             current = os.path.dirname(current)
 
-    home_of_dir = "/"
-
     # -- one user ---------------------------------------------------------
     def user(self, spec: Dict[str, Any]) -> Dict[str, Any]:
         name = spec["name"]
         home = spec.get("home") or os.path.join(self.p["root"], "home", name)
-        self.home_of_dir = home
         backend = self.p["backend"]
         try:
             owned = [OwnedKey.from_dict(k) for k in spec.get("keys") or []]
@@ -222,7 +219,7 @@ class Step:
         try:
             for f in files_changed:
                 # an empty text: the give-back left nothing in a file the collection created
-                self.write(os.path.join(home, f), plan.texts[f][1] or None, owner)
+                self.write(home, os.path.join(home, f), plan.texts[f][1] or None, owner)
             if chezmoi:
                 source = os.path.join(home, self.p["chezmoi_source"])
                 self.run(as_user(name, env, chezmoi_argv(chezmoi, source, home, chezmoi_targets, False),
@@ -234,12 +231,12 @@ class Step:
                     self.module.warn("user %s: after chezmoi apply, %s differ from what the owned keys give; is "
                                      "the chezmoi source %s up to date?" % (name, ", ".join(wrong), source))
             if store_changed:
-                self.write(store_path, new_store, owner)
+                self.write(home, store_path, new_store, owner)
         finally:
             for unit in units:
                 self.run(systemctl_argv("start", unit), "starting %s again" % unit)
         result["restarted"] = units
-        result["reloaded"] = self.reload(name, plan, env) if self.apply else []
+        result["reloaded"] = self.reload(name, home, plan, env) if self.apply else []
         return result
 
     def stop_units(self, plan: UserPlan) -> List[str]:
@@ -255,11 +252,10 @@ class Step:
                 stopped.append(unit)
         return stopped
 
-    def reload(self, user: str, plan: UserPlan, env: Dict[str, str]) -> List[str]:
+    def reload(self, user: str, home: str, plan: UserPlan, env: Dict[str, str]) -> List[str]:
         """KWin rereads its configuration when it runs in the user's session (its bus socket exists)."""
         if not self.p["reload"] or "kwin" not in plan.live:
             return []
-        home = self.home_of_dir
         try:
             uid = os.stat(home).st_uid
         except OSError:

@@ -2,12 +2,13 @@
 variables, Baloo / Akonadi / autostart switches, every check, and the three backends' share of the keys."""
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import pytest
 from ansible_collections.nixperf.tuning.plugins.module_utils.desktop import OwnedKey
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixOverride, nix_module
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseError, build
+from ansible_collections.nixperf.tuning.plugins.module_utils.phases import kde_services as S
 from ansible_collections.nixperf.tuning.plugins.module_utils.phases import plasma as P
 
 SHOSHIN = {"cpu": {"threads": 8}, "gpu": {"vendor": "nvidia", "model": "GeForce GTX 960", "driver": "nvidia"},
@@ -193,14 +194,9 @@ def test_workstation_keeps_baloo_tuned_and_akonadi():
     assert got["baloofilerc [General] only basic indexing"] == "true"
     assert got["baloofilerc [General] index hidden folders"] == "false"
     folders = got["baloofilerc [General] exclude folders[$e]"].split(",")
-    assert folders[:8] == list(P_SERVICES_EXCLUDE())
+    assert folders[:8] == list(S.BALOO_EXCLUDE)
     assert folders[8:] == ["$HOME/Games", "/srv/data"]  # ~ as Baloo writes it, no duplicate, no trailing slash
     assert plan.config is None
-
-
-def P_SERVICES_EXCLUDE() -> List[str]:
-    from ansible_collections.nixperf.tuning.plugins.module_utils.phases import kde_services
-    return list(kde_services.BALOO_EXCLUDE)
 
 
 def test_each_switch_is_separate():
