@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Union
+from typing import Any, Callable, Dict, List, Sequence, Union
+
+import pytest
 
 # stdenv.mkDerivation as far as an override can tell (nixpkgs pkgs/stdenv/generic/make-derivation.nix, checkedEnv):
 # a name in env and at the top level is refused, env values must be strings, booleans or integers; overrideAttrs
@@ -45,3 +49,47 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 15.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+class KConfigTools:
+    """The real KConfig command-line tools, with a private HOME and XDG_CONFIG_HOME."""
+
+    def __init__(self, read: str, write: str) -> None:
+        self.read_binary, self.write_binary = read, write
+
+    @staticmethod
+    def env(home: Path, language: str = "") -> Dict[str, str]:
+        env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), LANG="C.UTF-8",
+                   LC_ALL="C.UTF-8", QT_QPA_PLATFORM="offscreen")
+        env.pop("LANGUAGE", None)
+        if language:
+            env["LANGUAGE"] = language
+        return env
+
+    @staticmethod
+    def _groups(path: Sequence[str]) -> List[str]:
+        args: List[str] = []
+        for group in path or ("<default>",):
+            args += ["--group", group]
+        return args
+
+    def read(self, file: Path, path: Sequence[str], key: str, language: str = "") -> str:
+        proc = subprocess.run([self.read_binary, "--file", str(file.resolve()), *self._groups(path), "--key", key],
+                              capture_output=True, env=self.env(file.parent, language), timeout=60, check=True)
+        out = proc.stdout.decode("utf-8")  # bytes: text mode would turn "\r\n" into "\n"
+        assert out.endswith("\n"), out
+        return out[:-1]
+
+    def write(self, file: Path, path: Sequence[str], key: str, value: str, check: bool = True) -> int:
+        proc = subprocess.run([self.write_binary, "--file", str(file.resolve()), *self._groups(path), "--key", key, value],
+                              capture_output=True, env=self.env(file.parent), timeout=60, check=check)
+        return proc.returncode
+
+
+def kconfig_tools() -> KConfigTools:
+    """The real kreadconfig5 / kwriteconfig5; a test that needs them fails (never skips) without them."""
+    read, write = shutil.which("kreadconfig5"), shutil.which("kwriteconfig5")
+    if not read or not write:
+        pytest.fail("kreadconfig5 and kwriteconfig5 are required (Debian: apt-get install libkf5config-bin); "
+                    "the Makefile set-up installs them")
+    return KConfigTools(read, write)

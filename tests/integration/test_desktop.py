@@ -4,30 +4,21 @@ back."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 # the fake NixOS host fixture of the apply tests
 from test_apply import host  # noqa: F401  pylint: disable=unused-import
+from support import kconfig_tools
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kde"
 CHEZMOI = "home/mitsio/.local/share/chezmoi"
 
 
 def kread(path: Path, group, key: str) -> str:
-    binary = shutil.which("kreadconfig5")
-    if not binary:
-        pytest.fail("kreadconfig5 is required (Debian: libkf5config-bin); the set-up installs it")
-    args = [binary, "--file", str(path)]
-    for g in group:
-        args += ["--group", g]
-    proc = subprocess.run(args + ["--key", key], capture_output=True, text=True, check=True, timeout=60,
-                          env=dict(os.environ, HOME=str(path.parent), XDG_CONFIG_HOME=str(path.parent),
-                                   QT_QPA_PLATFORM="offscreen"))
-    return proc.stdout.rstrip("\n")
+    """The value the real kreadconfig5 reads ("" when the key is absent)."""
+    return kconfig_tools().read(path, group, key)
 
 
 def entries(path: Path):
