@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 """Install the collections the roles use from a pinned Python package, not from Galaxy.
 

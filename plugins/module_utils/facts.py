@@ -66,7 +66,8 @@ HARDWARE: Dict[str, Field] = {
         "model": _s("marketing name, e.g. Intel Core i7-6700K"),
         "family": Field("choice", choices=tuple(sorted(MARCH)), doc="GCC -march name, e.g. skylake"),
         "x86_64_level": _i(1, 4, "x86-64 micro-architecture level of the family, e.g. 3 for skylake"),
-        "cores": _i(1, MAX_THREADS, "physical cores"),
+        "sockets": _i(1, 64, "CPU sockets (a KubeVirt VM's vCPU topology; default 1)"),
+        "cores": _i(1, MAX_THREADS, "physical cores, all sockets together"),
         "threads": _i(1, MAX_THREADS, "hardware threads"),
     }),
     "gpu": Field("map", fields={

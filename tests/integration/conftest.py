@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 WRITE_ACTIONS = {"nixperf.tuning.write_files", "nixperf.tuning.nix_file", "nixperf.tuning.write_plan",
-                 "nixperf.tuning.phase"}
+                 "nixperf.tuning.phase", "nixperf.tuning.kubevirt_vm_spec"}
 
 
 @dataclass
