@@ -214,8 +214,12 @@ class Bench:
             (inv / "group_vars").mkdir(parents=True)
             shutil.copy(ROOT / "inventories/local/group_vars/all.yml", inv / "group_vars/all.yml")
             hosts = {"vm-%03d" % i: facts for i in range(n)}
+            # the fleet's cluster (its namespace): each VM's VirtualMachine is rendered too
+            clusters = yaml.safe_load((ROOT / "inventories/fleet/clusters.yml").read_text())
             (inv / "hosts.yml").write_text(yaml.safe_dump(
-                {"all": {"children": {"nixos": {"children": {"kubevirt_vms": {"hosts": hosts}}}}}}))
+                {"all": {"children": {"nixos": {"children": {"kubevirt_vms": {"hosts": hosts}}},
+                                      "kubevirt_clusters": clusters["kubevirt_clusters"]}},
+                 "kubevirt_vms": clusters["kubevirt_vms"]}))
             out = self.work / ("fleet-build-%d" % n)
             shutil.rmtree(out, ignore_errors=True)
             first = self.play("site.yml", inv, {"nixperf_build_dir": str(out)})
