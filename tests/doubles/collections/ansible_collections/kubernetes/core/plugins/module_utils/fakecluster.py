@@ -919,3 +919,20 @@ def execute(module: str, params: Mapping[str, Any], check_mode: bool, diff: bool
             return RUNNERS[module](state, params, check_mode, diff)
         finally:
             save_state(path, state)
+
+
+def run_module(name: str) -> None:
+    """The whole ``main()`` of the stand-in module ``name`` (K8S or K8S_INFO)."""
+    from ansible.module_utils.basic import AnsibleModule  # only in a module process
+
+    if name == K8S:
+        module = AnsibleModule(argument_spec=k8s_argument_spec(),
+                               mutually_exclusive=[list(pair) for pair in K8S_MUTUALLY_EXCLUSIVE],
+                               supports_check_mode=True)
+    else:
+        module = AnsibleModule(argument_spec=k8s_info_argument_spec(), supports_check_mode=True)
+    try:
+        result = execute(name, module.params, module.check_mode, module._diff)  # pylint: disable=protected-access
+    except ClusterError as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    module.exit_json(**result)

@@ -59,19 +59,11 @@ diff:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.kubernetes.core.plugins.module_utils import fakecluster  # noqa: E402
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=fakecluster.k8s_argument_spec(),
-                           mutually_exclusive=[list(pair) for pair in fakecluster.K8S_MUTUALLY_EXCLUSIVE],
-                           supports_check_mode=True)
-    try:
-        result = fakecluster.execute(fakecluster.K8S, module.params, module.check_mode, module._diff)
-    except fakecluster.ClusterError as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    module.exit_json(**result)
+    fakecluster.run_module(fakecluster.K8S)
 
 
 if __name__ == "__main__":
