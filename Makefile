@@ -79,8 +79,11 @@ generate: $(VENV)/.installed
 unit:
 	$(BIN)/python -m pytest -q tests/unit
 
+# Playbook runs dominate this tier; two workers keep both cores busy (each test has its own temp build, root and
+# ANSIBLE_HOME). INTEGRATION_JOBS=0 runs them in this process, one after the other.
+INTEGRATION_JOBS ?= 2
 integration:
-	$(BIN)/python -m pytest -q tests/integration
+	$(BIN)/python -m pytest -q -p xdist -n $(INTEGRATION_JOBS) tests/integration
 
 # The generated modules with a host's own through nixpkgs' real module system (lib.evalModules). nixpkgs is not
 # on Debian nor on PyPI: the tier runs when NIXPKGS names a nixpkgs checkout or a folder with its lib/, and says
