@@ -21,10 +21,14 @@ from ansible_collections.nixperf.tuning.plugins.action.desktop_keys import templ
 from ansible_collections.nixperf.tuning.plugins.action.phase import host_layout
 from ansible_collections.nixperf.tuning.plugins.action.write_files import Writer
 from ansible_collections.nixperf.tuning.plugins.module_utils.facts import FactError, check_hardware
-from ansible_collections.nixperf.tuning.plugins.module_utils.kubevirt_schema import ManifestError, check
+from ansible_collections.nixperf.tuning.plugins.module_utils.kubevirt_schema import ManifestError, check, validator
 from ansible_collections.nixperf.tuning.plugins.module_utils.kubevirt_spec import (
     DEFAULTS, MANAGER, SpecError, build, summary)
 from ansible_collections.nixperf.tuning.plugins.module_utils.layout import LayoutError
+
+# Build the strict schema's validator now (about 0.1 s): the strategy loads this plugin in the controller's main
+# process, so the forked worker of each task and host inherits it instead of building it again.
+validator()
 
 ROLE = "kubevirt_vm"
 CLUSTER_VAR = "nixperf_kubevirt_cluster"
