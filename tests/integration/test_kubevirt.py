@@ -233,7 +233,7 @@ def test_a_new_size_needs_a_restart_which_waits_for_permission(play, tmp_path, c
     r = play(PLAYBOOK, inventory=grown, env=cluster.environ)
     assert r.rc == 0, r.failures()
     facts = facts_of(r)
-    assert facts["kubevirt_vm_restart_required"] is True
+    assert facts["kubevirt_vm_restart_required"] is True and facts["kubevirt_vm_restarted"] is False
     assert "spec.template.spec.domain.cpu.cores" in facts["kubevirt_vm_restart_paths"]
     assert "spec.template.spec.domain.memory.guest" in facts["kubevirt_vm_restart_paths"]
     said = [e["event_data"]["res"]["msg"] for e in r.events if e.get("event") == "runner_on_ok"
@@ -251,6 +251,7 @@ def test_a_new_size_needs_a_restart_which_waits_for_permission(play, tmp_path, c
     deletes = cluster.calls("kubernetes.core.k8s", state="absent")
     assert len(deletes) == 1 and deletes[0]["params"]["kind"] == "VirtualMachineInstance"
     assert deletes[0]["params"]["wait"] is True
+    assert facts_of(r)["kubevirt_vm_restart_required"] is False and facts_of(r)["kubevirt_vm_restarted"] is True
     vmi = cluster.read()["objects"]["VirtualMachineInstance/desktops/plasma-vm-01"]
     assert vmi["status"]["currentCPUTopology"] == {"sockets": 1, "cores": 6, "threads": 1}
     assert vmi["status"]["memory"]["guestCurrent"] == "12Gi"
