@@ -27,8 +27,12 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.kubevirt_spec impor
 from ansible_collections.nixperf.tuning.plugins.module_utils.layout import LayoutError
 
 # Build the strict schema's validator now (about 0.1 s): the strategy loads this plugin in the controller's main
-# process, so the forked worker of each task and host inherits it instead of building it again.
-validator()
+# process, so the forked worker of each task and host inherits it instead of building it again. Without jsonschema
+# the task says so when it runs.
+try:
+    validator()
+except ImportError:
+    pass
 
 ROLE = "kubevirt_vm"
 CLUSTER_VAR = "nixperf_kubevirt_cluster"
@@ -98,6 +102,9 @@ class ActionModule(Writer, ActionBase):
             check(manifest, "the VirtualMachine built for host %s" % host)
         except (FactError, SpecError, ManifestError) as exc:
             return dict(result, failed=True, changed=False, msg=str(exc))
+        except ImportError as exc:
+            return dict(result, failed=True, changed=False, msg="host %s: the KubeVirt schema check needs the Python "
+                        "package jsonschema on the controller (make setup installs it): %s" % (host, exc))
         result.update(changed=False, manifest=manifest, summary=summary(manifest), cluster=cluster)
 
         write = args.get("write")
