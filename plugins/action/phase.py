@@ -136,6 +136,23 @@ def plan_keys(planned: Dict[str, Any], built: PhasePlan, users: List[str], host:
     return out
 
 
+def role_settings(templar, phase: str, task_vars: Dict[str, Any]) -> Dict[str, Any]:
+    """The phase's settings from its role variables (``<phase>_<name>``), templated; unset ones omitted."""
+    declared = get(phase)
+    out = {}
+    for s in declared.settings:
+        name = declared.prefix + s.name
+        if name in task_vars:
+            out[s.name] = template_var(templar, task_vars, name)
+    return out
+
+
+def switched_on(templar, phase: str, task_vars: Dict[str, Any]) -> bool:
+    """Whether ``nixperf_phase_<phase>`` (default true) switches the phase on for the host; TypeError when it is
+    not a boolean."""
+    return boolean(template_var(templar, task_vars, "nixperf_phase_" + phase, True))
+
+
 def _add_unique(items: List[str], more: List[str]) -> List[str]:
     return sorted(set(items) | set(more))
 
@@ -147,14 +164,7 @@ class ActionModule(DesktopKeys, Writer, ActionBase):
     _requires_connection = False
 
     def role_settings(self, phase: str, task_vars: Dict[str, Any]) -> Dict[str, Any]:
-        """The phase's settings from its role variables (``<phase>_<name>``), templated; unset ones omitted."""
-        declared = get(phase)
-        out = {}
-        for s in declared.settings:
-            name = declared.prefix + s.name
-            if name in task_vars:
-                out[s.name] = template_var(self._templar, task_vars, name)
-        return out
+        return role_settings(self._templar, phase, task_vars)
 
     def finish(self, plan: Dict[str, Any], scope: List[str], task_vars: Dict[str, Any]) -> Dict[str, Any]:
         """Write ``plan`` now, as the phase it speaks for, with the write role's variables where set."""
@@ -186,7 +196,7 @@ class ActionModule(DesktopKeys, Writer, ActionBase):
         for phase in [p for p in known if p in phases]:
             switch = "nixperf_phase_" + phase
             try:
-                if not boolean(template_var(self._templar, task_vars, switch, True)):
+                if not switched_on(self._templar, phase, task_vars):
                     continue
             except TypeError as exc:
                 result.update(failed=True, msg="host %s: %s must be true or false: %s" % (host, switch, exc))

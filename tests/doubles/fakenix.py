@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Test double for nixos-rebuild, home-manager, nix, nix-env, systemctl, systemd-run, chezmoi, dbus-send and
-runuser.
+"""Test double for nixos-rebuild, home-manager, nix, nix-env, systemctl, systemd-run, chezmoi, dbus-send,
+runuser, and (captured outputs) vainfo, systemd-analyze and nvidia-smi.
 
 These programs cannot run on a machine without NixOS.  The double simulates
 them faithfully enough for the apply engine: generations are symlinks in a
@@ -22,7 +22,7 @@ configuration containing
   FAKE_PROFILE_FAIL     switch/boot: setting the profile fails (exit 1); nothing moves
 nixos-rebuild then fails as nixos-rebuild-ng does (exit 1, naming the command and its exit status).
 $ROOT/state/system-health (default "running"; "hang": no answer while it says so, 300 s at most) and $ROOT/state/units/<unit>
-("active" when missing) answer systemctl.
+("active" when missing) answer systemctl; $ROOT/state/show/<unit> (KEY=VALUE lines) answers systemctl show.
 
 Dry runs (nixos-rebuild dry-build, nix build --dry-run) print what Nix's printMissing prints: a few derivations
 for an ordinary change, hundreds (glibc, gcc, ...) when the configuration overrides a bootstrap package
@@ -593,6 +593,22 @@ def systemctl(argv: list) -> None:
             print(s)
             rc = rc or (0 if s == "active" else 3)
         sys.exit(rc)
+    if argv[:1] == ["show"]:
+        # systemctl show --property A,B UNIT...: $ROOT/state/show/<unit> holds the unit's KEY=VALUE lines (a unit
+        # without one is not found); one block per unit, blank line between, as systemctl prints them
+        props = (opt(argv, "--property") or opt(argv, "-p") or "").split(",")
+        units = [a for i, a in enumerate(argv[1:], 1) if not a.startswith("-") and argv[i - 1] not in ("--property", "-p")]
+        blocks = []
+        for unit in units:
+            try:
+                with open(os.path.join(state, "show", unit)) as f:
+                    known = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+                known.setdefault("LoadState", "loaded")
+            except FileNotFoundError:
+                known = {"LoadState": "not-found"}
+            blocks.append("\n".join("%s=%s" % (p, known.get(p, "")) for p in props if p))
+        print("\n\n".join(blocks))
+        return
     if argv[:1] == ["--failed"] or "--failed" in argv:
         try:
             print(open(os.path.join(state, "failed-units")).read().strip())
@@ -709,6 +725,20 @@ def activate_home(argv: list) -> None:
     add_generation(prefix, out)
 
 
+def captured(prog: str, argv: list) -> None:
+    """vainfo, systemd-analyze, nvidia-smi: print the output captured for them in $ROOT/state/out/<name>.stdout
+    (.stderr, .rc beside it), <name> being the program or program-subcommand (systemd-analyze-time); without a
+    capture the program is missing (exit 127)."""
+    name = prog + ("-" + argv[0] if argv and not argv[0].startswith("-") else "")
+    base = os.path.join(ROOT, "state", "out", name)
+    if not os.path.exists(base + ".stdout"):
+        die("%s: command not found" % prog, 127)
+    sys.stdout.write(open(base + ".stdout").read())
+    if os.path.exists(base + ".stderr"):
+        sys.stderr.write(open(base + ".stderr").read())
+    sys.exit(int(open(base + ".rc").read()) if os.path.exists(base + ".rc") else 0)
+
+
 def main() -> None:
     prog = os.path.basename(sys.argv[0])
     if prog == "fakenix.py" and sys.argv[1:2] == ["activate-home"]:
@@ -725,7 +755,9 @@ def main() -> None:
      "systemctl": systemctl, "activate": activate_home, "nix-env": nix_env,
      "switch-to-configuration": switch_to_configuration, "ssh": ssh,
      "systemd-run": systemd_run, "chezmoi": chezmoi, "dbus-send": dbus_send,
-     "runuser": runuser}[prog](sys.argv[1:])
+     "runuser": runuser, "vainfo": lambda argv: captured("vainfo", argv),
+     "systemd-analyze": lambda argv: captured("systemd-analyze", argv),
+     "nvidia-smi": lambda argv: captured("nvidia-smi", argv)}[prog](sys.argv[1:])
 
 
 if __name__ == "__main__":
