@@ -7,7 +7,7 @@ import stat
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import pytest
 
@@ -93,3 +93,49 @@ def kconfig_tools() -> KConfigTools:
         pytest.fail("kreadconfig5 and kwriteconfig5 are required (Debian: apt-get install libkf5config-bin); "
                     "the Makefile set-up installs them")
     return KConfigTools(read, write)
+
+
+# A live host for the validate / benchmark probes: /proc/meminfo of a 16 GiB machine.
+MEMINFO = "MemTotal:       16314104 kB\nMemFree:         9123456 kB\nMemAvailable:   12512340 kB\n" \
+          "Buffers:          123456 kB\nCached:          2345678 kB\nSwapTotal:      12235776 kB\nSwapFree:  12235776 kB\n"
+
+
+class FakeHost:
+    """A host: files under root, commands answered from a table, every command recorded."""
+
+    def __init__(self, root: Path, nixos: bool = True) -> None:
+        self.root = root
+        self.calls: List[List[str]] = []
+        self.envs: List[Optional[Dict[str, str]]] = []
+        self.answers: Dict[str, Any] = {}
+        self.tools: Dict[str, str] = {}
+        self.put("proc/meminfo", MEMINFO)
+        if nixos:
+            self.put("etc/NIXOS", "")
+
+    def put(self, rel: str, text: str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def run(self, argv, env):
+        self.calls.append(list(argv))
+        self.envs.append(env)
+        name = os.path.basename(argv[0])
+        answer = self.answers.get(name, (127, "", "%s: not found" % name))
+        return answer(argv, env) if callable(answer) else answer
+
+    def which(self, name):
+        return self.tools.get(name)
+
+    def host(self, files_root: Optional[str] = None):
+        from ansible_collections.nixperf.tuning.plugins.module_utils.verify import Host
+
+        return Host(str(self.root), self.run, self.which, files_root)
+
+    def process(self, pid: int, comm: str, uid: int = 1000, environ: Optional[Dict[str, str]] = None) -> None:
+        self.put("proc/%d/comm" % pid, comm + "\n")
+        self.put("proc/%d/status" % pid, "Name:\t%s\nUid:\t%d\t%d\t%d\t%d\nVmRSS:\t  204800 kB\n" % (comm, uid, uid, uid, uid))
+        if environ is not None:
+            self.put("proc/%d/environ" % pid, "\0".join("%s=%s" % kv for kv in environ.items()) + "\0")
