@@ -7,14 +7,14 @@ HOSTS = ["shoshin", "kensho", "plasma-vm-01"]
 MODULES = ["default.nix", "gpu_video.nix", "hardware_profile.nix", "memory.nix", "profile", "resource_slices.nix",
            "system_libs.nix"]
 # the NixOS modules, default.nix, profile/hardware.nix and the user's home-manager modules with their
-# default.nix: system_libs, runtimes and electron_apps on workstations, electron_apps alone on the VM (a
-# VM's CPU model can change: no -march rebuilds there)
+# default.nix: system_libs, runtimes and electron_apps on workstations (and shoshin's opt-in monitoring aliases),
+# electron_apps alone on the VM (a VM's CPU model can change: no -march rebuilds there)
 # and the desktop: shoshin's chezmoi scripts (3) with the plasma-manager alternative (2) and its session variables
 # (plasma.nix); kensho (direct backend) the chezmoi (3) and plasma-manager (2) alternatives; plasma-vm-01
 # (plasma-manager) its plasma / kde_services home modules, kde_services.nix (Akonadi), rustdesk.nix and the chezmoi
 # alternative (3)
-FILES = {"shoshin": 17, "kensho": 16, "plasma-vm-01": 16}  # the VM: and its VirtualMachine
-HOME = {"shoshin": ["default.nix", "electron_apps.nix", "plasma.nix", "runtimes.nix", "system_libs.nix"],
+FILES = {"shoshin": 18, "kensho": 16, "plasma-vm-01": 16}  # the VM: and its VirtualMachine
+HOME = {"shoshin": ["default.nix", "electron_apps.nix", "monitoring.nix", "plasma.nix", "runtimes.nix", "system_libs.nix"],
         "kensho": ["default.nix", "electron_apps.nix", "runtimes.nix", "system_libs.nix"],
         "plasma-vm-01": ["default.nix", "electron_apps.nix", "kde_services.nix", "plasma.nix"]}
 VM_MODULES = ["kde_services.nix", "rustdesk.nix"]
@@ -47,11 +47,11 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert snapshot(play.build) == before
     # the summary callback: one line per host, then the totals
     assert "NIXPERF SUMMARY" in second.stdout
-    assert "3 hosts, 49 generated files, 0 changed" in second.stdout
-    assert "49 generated files, 49 changed" in first.stdout
+    assert "3 hosts, 50 generated files, 0 changed" in second.stdout
+    assert "50 generated files, 50 changed" in first.stdout
     assert "owned desktop keys: 0 set, 0 given back, 15 left to chezmoi / home-manager" in second.stdout
     home = play.build / "shoshin/home/mitsio/.config/home-manager/nixperf"
-    assert "imports = [ ./electron_apps.nix ./plasma.nix ./runtimes.nix ./system_libs.nix ];" in (
+    assert "imports = [\n    ./electron_apps.nix\n    ./monitoring.nix\n    ./plasma.nix\n    ./runtimes.nix\n    ./system_libs.nix\n  ];" in (
         home / "default.nix").read_text()
     assert "prev.openssl.overrideAttrs" in (home / "system_libs.nix").read_text()
     assert "prev.glibc" not in (play.build / "shoshin/etc/nixos/nixperf/system_libs.nix").read_text()  # stage home

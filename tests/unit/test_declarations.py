@@ -12,7 +12,7 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseE
 
 ROOT = Path(__file__).resolve().parents[2]
 PHASES = ["memory", "resource_slices", "hardware_profile", "system_libs", "runtimes", "electron_apps", "gpu_video",
-          "plasma", "kde_services", "rustdesk"]
+          "plasma", "kde_services", "monitoring", "rustdesk"]
 SKYLAKE = {"cpu": {"vendor": "intel", "family": "skylake", "x86_64_level": 3, "cores": 4, "threads": 8},
            "memory": {"total_mib": 16384}, "gpu": {"vendor": "nvidia", "decode": ["h264"]}}
 
@@ -83,3 +83,19 @@ def test_unknown_phase_names_the_known_ones():
 def test_a_declaration_must_be_named_after_its_file():
     with pytest.raises(ValueError, match="setting x: kind must be one of"):
         P.Setting("x", "float", 1.0, "no floats")
+
+
+@pytest.mark.parametrize("phase", [p for p in PHASES if p not in ("monitoring",)])
+def test_enable_false_makes_the_home_modules_inert_too(phase):
+    """<phase>_enable: false keeps a phase's files but inert, its home-manager modules as much as its NixOS module."""
+    users = [{"name": "mitsio"}]
+    desktop = {"environment": "plasma6", "session": "x11"}
+    settings = {"enable": False}
+    if phase == "runtimes":
+        settings["nodejs"] = True
+    if phase == "electron_apps":
+        settings["apps"] = ["discord"]
+    built = build(phase, "h", settings, SKYLAKE, users, desktop)
+    assert built.enable is False
+    if built.home_config is not None:
+        assert built.home_enable is False
