@@ -271,7 +271,7 @@ def build_electron(inp: Inputs) -> PhasePlan:
     kinds = sorted({a["kind"] for a in apps})
     flags = {kind: gpu_flags(vendor, session, kind) for kind in kinds if kind != "native"}
     return PhasePlan(
-        phase="electron_apps", config=None, home_config=home, enable=inp["enable"],
+        phase="electron_apps", config=None, home_config=home, enable=inp["enable"], home_enable=inp["enable"],
         derived={"gpu_flags": flags, "session": session, "vendor": vendor,
                  "apps": {a["name"]: {"binary": a["binary"], "package": a["package"], "kind": a["kind"],
                                       "memory_high": fmt(a["memory_high_mib"]), "memory_max": fmt(a["memory_max_mib"]),

@@ -126,7 +126,7 @@ def build(inp: Inputs) -> PhasePlan:
     login = sorted("%s %s" % (k.file, k.key) for k in keys if k.live == "login")
     return PhasePlan(
         phase="plasma", config=None, home_config=home or None, home_requires=requires, files=files,
-        keys=owned, enable=inp["enable"],
+        keys=owned, enable=inp["enable"], home_enable=inp["enable"],
         derived={"profile": profile, "session": session, "keys": [k.as_dict() for k in keys],
                  "session_variables": env, "needs_login": login, "ignored_keys": list(IGNORED_KEYS)},
         description="KWin compositor and effects for this host's GPU",

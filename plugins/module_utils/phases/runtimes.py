@@ -109,7 +109,7 @@ def build_runtimes(inp: Inputs) -> PhasePlan:
     if session:
         home["home"] = {"sessionVariables": session}
     return PhasePlan(
-        phase="runtimes", config=None, home_config=home, enable=inp["enable"],
+        phase="runtimes", config=None, home_config=home, enable=inp["enable"], home_enable=inp["enable"],
         derived={"rebuilt": chosen, "session_variables": session, "goamd64": goamd64, "cflags": flags,
                  "bootstrap": [p for p in packages if bootstrap_reason(p)]},
         description="language runtimes built for this CPU",

@@ -159,7 +159,7 @@ def build_libs(inp: Inputs) -> PhasePlan:
                  "home": [n for n in home_rebuilt if TABLE[n].bootstrap]}
     rebuilt = sorted(set(home_rebuilt) | set(nixos_packages))
     return PhasePlan(
-        phase="system_libs", config=config, home_config=home, enable=inp["enable"],
+        phase="system_libs", config=config, home_config=home, enable=inp["enable"], home_enable=inp["enable"],
         march=[family] if rebuilt else [],
         # per target: at stage nixos the system's overlay and the users' overlay rebuild different packages
         rebuilds={"packages": {"nixos": nixos_packages, "home": home_rebuilt},
