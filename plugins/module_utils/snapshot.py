@@ -206,7 +206,7 @@ def time_run(argv: Sequence[str], timeout: float) -> float:
     took = (time.monotonic() - began) * 1000.0
     if proc.returncode != 0:
         raise ProbeError("%s exited %d: %s" % (" ".join(argv), proc.returncode,
-                                              proc.stderr.decode("utf-8", "replace").strip()[-200:]))
+                                               proc.stderr.decode("utf-8", "replace").strip()[-200:]))
     return took
 
 

@@ -55,8 +55,8 @@ in builtins.concatStringsSep "\\n" (map (k: "alias -- ${k}=${escapeShellArg alia
 """
 
 
-def plan(settings, hardware=NVIDIA, **kw):
-    return build("monitoring", "shoshin", settings, hardware, USERS, **kw)
+def plan(settings, hardware=None, **kw):
+    return build("monitoring", "shoshin", settings, NVIDIA if hardware is None else hardware, USERS, **kw)
 
 
 def render(p, tmp_path, nix):
@@ -154,7 +154,7 @@ def electron_units():
     p = build("electron_apps", "shoshin", {"apps": apps, "session": "x11"}, hw)
     text = nix_module("electron_apps", p.home_config)[0]
     templates = re.findall(r'"--unit=(app-[^"]+)"', text)
-    assert len(templates) == len(apps) and all('"--scope"' in text for _ in templates)
+    assert len(templates) == len(apps) and '"--scope"' in text
     # the wrapper is bash: $$ is its PID, $EPOCHSECONDS the time; systemd-run --scope names the unit <name>.scope
     return [t.replace("$$", "4242").replace("$EPOCHSECONDS", "1767225600") + ".scope" for t in templates]
 

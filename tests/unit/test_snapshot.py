@@ -167,8 +167,8 @@ def test_boot_numbers(fake):
                        "boot.userspace_s": 10.456, "boot.total_s": 20.142, "boot.critical_chain_s": 10.203}
     assert details["blame"][0] == ["NetworkManager-wait-online.service", 5.123]
     assert details["blame"][2] == ["sddm.service", 0.345]
-    assert [c["unit"] for c in details["critical_chain"]] == ["graphical.target", "display-manager.service",
-                                                            "systemd-user-sessions.service"]
+    units = ["graphical.target", "display-manager.service", "systemd-user-sessions.service"]
+    assert [c["unit"] for c in details["critical_chain"]] == units
     assert fake.calls == [["/bin/systemd-analyze", "time"], ["/bin/systemd-analyze", "blame", "--no-pager"],
                           ["/bin/systemd-analyze", "critical-chain", "--no-pager"]]
     assert not unavailable

@@ -15,7 +15,7 @@ from ansible_collections.nixperf.tuning.plugins.module_utils import checks as C
 from ansible_collections.nixperf.tuning.plugins.module_utils import verify as V
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import build
 from ansible_collections.nixperf.tuning.plugins.module_utils.targets import get as target
-from support import MEMINFO, FakeHost as Fake
+from support import FakeHost as Fake
 
 ROOT = Path(__file__).resolve().parents[2]
 FLEET = ROOT / "inventories" / "fleet"
@@ -82,8 +82,8 @@ def test_zram_off_expects_no_zram_swap():
 
 
 def test_nix_code_values_are_not_applicable_and_say_why():
-    got = by_id(C.checks(plan("memory", SHOSHIN, sysctl_extra={"vm.max_map_count": {"_nix": "1024 * 1024"},
-                                                                 "kernel.nmi_watchdog": 0})))
+    extra = {"vm.max_map_count": {"_nix": "1024 * 1024"}, "kernel.nmi_watchdog": 0}
+    got = by_id(C.checks(plan("memory", SHOSHIN, sysctl_extra=extra)))
     code = got["memory:sysctl:vm.max_map_count"]
     assert code["compare"] == "na" and code["expected"] is None and "Nix code" in code["reason"]
     assert got["memory:sysctl:kernel.nmi_watchdog"]["expected"] == "0"
@@ -391,8 +391,11 @@ def test_kde_keys_through_the_real_kreadconfig(fake):
     fake.tools["kreadconfig5"] = tool
     import subprocess
 
-    fake.answers["kreadconfig5"] = lambda argv, env: (lambda p: (p.returncode, p.stdout, p.stderr))(
-        subprocess.run(argv, env=dict(os.environ, **env), capture_output=True, text=True, check=False))
+    def kreadconfig(argv, env):
+        proc = subprocess.run(argv, env=dict(os.environ, **env), capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    fake.answers["kreadconfig5"] = kreadconfig
     kde = C.checks(plan("kde_services", VM), users=["mitsio"])
     key = chk_of(kde, "kde_services:key:mitsio:.config/baloofilerc:Basic Settings:Indexing-Enabled")
     res = one(fake, key)
@@ -415,9 +418,8 @@ def test_unset_key_expected_unset(fake):
     fake.put("home/mitsio/.config/kwinrc", "")
     fake.tools["kreadconfig6"] = "/bin/kreadconfig6"
     fake.answers["kreadconfig6"] = (0, V.UNSET + "\n", "")
-    chk = C.check("plasma", "k", "t", "kconfig", {"user": "mitsio", "file": ".config/kwinrc", "group": ["A"],
-                                                 "key": "B", "expand": False}, None,
-                  requires=("nixos", "home:mitsio", "program:kreadconfig"))
+    args = {"user": "mitsio", "file": ".config/kwinrc", "group": ["A"], "key": "B", "expand": False}
+    chk = C.check("plasma", "k", "t", "kconfig", args, None, requires=("nixos", "home:mitsio", "program:kreadconfig"))
     res = one(fake, chk)
     assert (res["status"], res["expected"], res["actual"]) == ("ok", "(unset)", "(unset)")
 

@@ -127,7 +127,7 @@ def build(inp: Inputs) -> PhasePlan:
         derived={"aliases": aliases, "gpu": gpu_what if "sysmon" in chosen else None, "extra": sorted(extra)},
         description="the monitoring shell aliases",
         note="Aliases: %s%s." % (", ".join(sorted(aliases)) or "none",
-                                  "; sysmon with %s" % gpu_what if "sysmon" in chosen else ""),
+                                 "; sysmon with %s" % gpu_what if "sysmon" in chosen else ""),
     )
 
 
