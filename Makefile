@@ -16,7 +16,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help setup nix kde run test bench generate unit integration nixpkgs molecule lint sanity clean
 
 help:
-	@echo "make run    set up (venv, pinned deps, nix-instantiate) and render every host into ./build/"
+	@echo "make run    set up (venv, pinned deps, nix-instantiate) and render every host into ./build/, then say how"
+	@echo "            to validate and benchmark a live host"
 	@echo "make test   set up, then every test tier: pytest, molecule, ansible-lint, ansible-test sanity"
 	@echo "            (tiers alone: make unit | integration | nixpkgs | molecule | lint | sanity)"
 	@echo "            (make nixpkgs runs only with NIXPKGS=<nixpkgs checkout or folder with its lib/>)"
@@ -62,6 +63,14 @@ setup: $(VENV)/.installed $(VENV)/collections/.nixperf-collections.json nix kde
 
 run: setup
 	$(BIN)/ansible-playbook site.yml
+	@echo
+	@echo "Rendered every host into ./build/. Then, against the live hosts (docs/validate.md, docs/real-host.md):"
+	@echo "  ansible-playbook -i inventories/production playbooks/benchmark.yml -e label=baseline"
+	@echo "  ansible-playbook -i inventories/production site.yml                 # apply the phases"
+	@echo "  ansible-playbook -i inventories/production playbooks/validate.yml   # ok / DRIFT / n/a per check"
+	@echo "  ansible-playbook -i inventories/production playbooks/benchmark.yml -e label=optimized"
+	@echo "      -> reports/<host>/baseline-vs-optimized.md with charts, a verdict per plan target"
+	@echo "  (the same on this machine with the local inventory: ansible-playbook playbooks/validate.yml)"
 
 test: setup
 	$(MAKE) --no-print-directory unit integration nixpkgs molecule lint sanity
