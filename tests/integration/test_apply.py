@@ -78,7 +78,8 @@ CONFIRM = 30
 # The phases that write home-manager modules would call home_manager_apply for users this fake host has
 # no configuration for; the home tests set one up and turn them back on.
 NO_HOME = dict(nixperf_phase_system_libs=False, nixperf_phase_runtimes=False, nixperf_phase_electron_apps=False,
-               nixperf_phase_plasma=False, nixperf_phase_kde_services=False, nixperf_phase_rustdesk=False)
+               nixperf_phase_plasma=False, nixperf_phase_kde_services=False, nixperf_phase_rustdesk=False,
+               nixperf_phase_monitoring=False)
 
 
 def actions(argvs):

@@ -6,16 +6,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 
 import pytest
-from test_apply import SKYLAKE_CPUINFO
+# the apply tests' NixOS host in a temp root, as a fixture here too
+from test_apply import host  # noqa: F401  # pylint: disable=unused-import
 
-DOUBLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "doubles")
-# the phases writing home-manager modules need a user configuration this fake host does not have
-NO_HOME = dict(nixperf_phase_system_libs=False, nixperf_phase_runtimes=False, nixperf_phase_electron_apps=False,
-               nixperf_phase_plasma=False, nixperf_phase_kde_services=False, nixperf_phase_rustdesk=False,
-               nixperf_phase_monitoring=False)
 SHOSHIN_SYSCTLS = {"vm/swappiness": "67", "vm/vfs_cache_pressure": "125", "vm/dirty_ratio": "10",
                    "vm/dirty_background_ratio": "5", "vm/overcommit_memory": "0", "vm/panic_on_oom": "0"}
 MEMINFO = "MemTotal:       16314104 kB\nMemFree:         9123456 kB\nMemAvailable:   12512340 kB\n"
@@ -65,15 +60,10 @@ def test_this_machine_for_real_checks_only_what_applies(play):
 
 
 @pytest.fixture
-def nixos_host(tmp_path):
-    """A NixOS host in a temp root with the phases applied by site.yml, and its live values as they declare."""
-    root = tmp_path / "root"
-    conf = root / "etc/nixos/configuration.nix"
-    conf.parent.mkdir(parents=True)
-    conf.write_text("{ ... }: { imports = [ ./nixperf ]; }\n")
+def nixos_host(host):
+    """The apply tests' NixOS host in a temp root, with live values as shoshin's phases declare them."""
+    root = host.root
     (root / "etc/NIXOS").write_text("")
-    (root / "proc").mkdir()
-    (root / "proc/cpuinfo").write_text(SKYLAKE_CPUINFO)
     (root / "proc/meminfo").write_text(MEMINFO)
     for key, value in SHOSHIN_SYSCTLS.items():
         path = root / "proc/sys" / key
@@ -90,33 +80,14 @@ def nixos_host(tmp_path):
     show.mkdir(parents=True)
     (show / "display-manager.service").write_text(
         "MemoryHigh=4294967296\nMemoryMax=8589934592\nOOMScoreAdjust=-900\nManagedOOMPreference=avoid\n")
-    env = dict(os.environ, NIXPERF_FAKE_ROOT=str(root), PATH=DOUBLES + ":" + os.environ["PATH"])
-    subprocess.run(["nixos-rebuild", "switch", "-I", "nixos-config=%s" % conf], env=env, check=True,
-                   capture_output=True, cwd=str(tmp_path))
-
-    class Host:
-        pass
-
-    h = Host()
-    h.root = root
-    h.env = {"NIXPERF_FAKE_ROOT": str(root), "PATH": DOUBLES}
-    h.vars = dict(nixperf_mode="apply", nixperf_root=str(root), nixos_apply_nixos_config=str(conf),
-                  nixos_apply_check_reconnect=False, **NO_HOME)
-
-    def calls(prog):
-        path = root / "calls.jsonl"
-        rows = [json.loads(ln) for ln in path.read_text().splitlines()] if path.exists() else []
-        return [r["argv"] for r in rows if r["prog"] == prog]
-
-    h.calls = calls
-    return h
+    return host
 
 
 def test_a_drifted_sysctl_is_reported_with_expected_and_actual(play, nixos_host):
     h = nixos_host
     applied = play("site.yml", limit="shoshin", env=h.env, **h.vars)
     assert applied.rc == 0, applied.failures()
-    (h.root / "calls.jsonl").unlink()
+    h.clear()
     run = play("playbooks/validate.yml", limit="shoshin", env=h.env, **h.vars)
     assert run.rc == 0, run.failures()
     res = lines_of(run, "shoshin")
