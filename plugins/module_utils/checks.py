@@ -41,7 +41,10 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.targets import get 
 SESSION_PROCESSES = ("plasmashell", "kwin_wayland", "kwin_x11", "ksmserver")
 AKONADI_PROCESSES = ("akonadi_control", "akonadiserver")
 BALOO_PROCESSES = ("baloo_file",)
-# LIBVA_DRIVER_NAME -> what `vainfo` prints as the driver ("vainfo: Driver version: ...")
+# LIBVA_DRIVER_NAME -> what `vainfo` prints as the driver ("vainfo: Driver version: ..."), from each driver's
+# vaQueryVendorString: nvidia-vaapi-driver src/vabackend.c ("VA-API NVDEC driver [%s backend]"), intel/media-driver
+# media_libva.cpp ("Intel iHD driver for Intel(R) Gen Graphics - ..."), intel/intel-vaapi-driver src/i965_drv_video.c
+# ("Intel i965 driver for Intel(R) ..."), mesa src/gallium/frontends/va/context.c ("Mesa Gallium driver %s for ...")
 VAAPI_DRIVERS = {
     "nvidia": "VA-API NVDEC driver",
     "iHD": "Intel iHD driver",

@@ -29,8 +29,8 @@ SESSION_PROCESSES = ("plasmashell", "kwin_wayland", "kwin_x11", "ksmserver")
 MANIFEST = "var/lib/nixperf/manifest.json"
 KREADCONFIG = ("kreadconfig6", "kreadconfig5")
 ZRAMCTL_COLUMNS = "NAME,ALGORITHM,DISKSIZE,DATA,COMPR,TOTAL,STREAMS,MOUNTPOINT"
-# one percentage point: zram-generator sizes the device from MemTotal rounded to whole MiB
-ZRAM_SIZE_TOLERANCE = 1.0
+# "near": one unit either way (the zram size in % of MemTotal: zram-generator rounds RAM to whole MiB)
+NEAR_TOLERANCE = 1.0
 
 Runner = Callable[[Sequence[str], Optional[Dict[str, str]]], Tuple[int, str, str]]
 Which = Callable[[str], Optional[str]]
@@ -514,7 +514,7 @@ def compare(chk: Dict[str, Any], actual: Any) -> str:
     if how == "max":
         return "ok" if isinstance(actual, (int, float)) and actual <= expected else "drift"
     if how == "near":
-        return "ok" if isinstance(actual, (int, float)) and abs(actual - expected) <= ZRAM_SIZE_TOLERANCE else "drift"
+        return "ok" if isinstance(actual, (int, float)) and abs(actual - expected) <= NEAR_TOLERANCE else "drift"
     if how == "contains":
         return "ok" if isinstance(actual, str) and str(expected) in actual else "drift"
     if isinstance(expected, bool) or isinstance(actual, bool):

@@ -115,6 +115,33 @@ def test_gpu_video_nvidia_session_variables_vaapi_and_kernel_parameter():
     assert got["gpu_video:cmdline:nvidia-drm.modeset=1"]["expected"] is True
 
 
+KENSHO = host_vars("kensho")
+
+
+@pytest.mark.parametrize("gpu,driver", [
+    ({"vendor": "intel", "generation": 12, "decode": ["h264", "av1"]}, "Intel iHD driver"),
+    ({"vendor": "intel", "generation": 7, "decode": ["h264"]}, "Intel i965 driver"),
+])
+def test_vaapi_driver_of_other_gpus(gpu, driver):
+    tiny = {"cpu": {"vendor": "intel", "family": "x86-64", "x86_64_level": 1, "cores": 1, "threads": 1},
+            "memory": {"total_mib": 1024}, "gpu": gpu}
+    got = by_id(C.checks(build("gpu_video", "t", {}, tiny, None, {"session": "wayland"})))
+    assert got["gpu_video:vainfo:driver"]["expected"] == driver
+    assert sorted(i.rsplit(":", 1)[1] for i in got if ":decode:" in i) == sorted(gpu["decode"])
+    assert not [i for i in got if ":cmdline:" in i]  # nvidia-drm.modeset only with the NVIDIA driver
+    mem = by_id(C.checks(build("memory", "t", {}, tiny)))
+    assert mem["memory:zram:size"]["expected"] == 75 and mem["memory:sysctl:vm.dirty_ratio"]["expected"] == "20"
+
+
+def test_amd_on_wayland_expects_mesas_driver_for_every_codec():
+    got = by_id(C.checks(plan("gpu_video", KENSHO)))
+    assert got["gpu_video:vainfo:driver"]["expected"] == "Mesa Gallium driver"
+    assert sorted(i for i in got if ":decode:" in i) == [
+        "gpu_video:vainfo:decode:av1", "gpu_video:vainfo:decode:h264", "gpu_video:vainfo:decode:hevc",
+        "gpu_video:vainfo:decode:vp9"]
+    assert got["gpu_video:vainfo:decode:av1"]["args"]["profile"] == "VAProfileAV1"
+
+
 def test_a_vm_without_gpu_has_no_vaapi_checks():
     got = by_id(C.checks(plan("gpu_video", VM)))
     assert not [i for i in got if "vainfo" in i or "cmdline" in i]
