@@ -139,3 +139,16 @@ class FakeHost:
         self.put("proc/%d/status" % pid, "Name:\t%s\nUid:\t%d\t%d\t%d\t%d\nVmRSS:\t  204800 kB\n" % (comm, uid, uid, uid, uid))
         if environ is not None:
             self.put("proc/%d/environ" % pid, "\0".join("%s=%s" % kv for kv in environ.items()) + "\0")
+
+
+MINIMODULES = Path(__file__).resolve().parent / "minimodules.nix"
+
+
+def eval_modules(nix: Any, *modules: Union[str, Path], pkgs: Optional[str] = None, attr: str = "config") -> Any:
+    """Evaluate ``modules`` (paths of module files, or Nix text of inline modules) with the test module system
+    (``tests/minimodules.nix``) and the real evaluator; ``pkgs`` is Nix text of a stub package set. Returns the
+    merged ``config`` (or ``options``: each declared option's default) as data; functions print as
+    ``"<function>"``. Fails with the evaluator's message when the modules do not evaluate."""
+    parts = ["(%s)" % m if isinstance(m, str) else str(Path(m).resolve()) for m in modules]
+    expr = "(import %s { modules = [ %s ]; pkgs = %s; }).%s" % (MINIMODULES, " ".join(parts), pkgs or "{ }", attr)
+    return nix.eval_json(expr)

@@ -23,7 +23,7 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.facts import FactEr
 from ansible_collections.nixperf.tuning.plugins.module_utils.layout import Layout, LayoutError, layout
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixError, header_comment, nix_module, render
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import (
-    PRIORITY_VAR, PhaseError, PhasePlan, build, check_priority, get, known_phases)
+    PRIORITY_VAR, PhaseError, PhasePlan, build, check_priority, get, known_phases, phases as declared_phases)
 
 # Import every builder now: the strategy loads this plugin in the controller's main process, so the
 # forked worker of each task and host inherits them instead of importing them again.
@@ -64,7 +64,14 @@ def run_id(task) -> Optional[str]:
 def new_plan(where: Layout, run: Optional[str]) -> Dict[str, Any]:
     return {"run": run, "files": {}, "indexes": [], "mode": where.mode, "root": where.root,
             "require_import": None, "scope": [], "home_configs": {}, "cpu_targets": {"march": [], "goamd64": []},
-            "live_cpu": None, "rebuilds": {}, "derived": {}, "keys": {}}
+            "live_cpu": None, "rebuilds": {}, "derived": {}, "keys": {},
+            "reboot_modules": reboot_modules(where)}
+
+
+def reboot_modules(where: Layout) -> Dict[str, str]:
+    """The NixOS module of every phase whose changes need a reboot (``Phase.reboot``): path -> phase. A change of
+    one of these files, its removal included, makes the apply engine report reboot_required."""
+    return {where.nixos_module(p.name): p.name for p in declared_phases() if p.reboot}
 
 
 def current_plan(task_vars: Dict[str, Any], where: Layout, run: Optional[str]) -> Dict[str, Any]:
@@ -171,7 +178,9 @@ class ActionModule(DesktopKeys, Writer, ActionBase):
         plan = dict(plan, scope=scope)
         settings = {arg: template_var(self._templar, task_vars, name) for name, arg in WRITE_SETTINGS.items()}
         settings = {k: v for k, v in settings.items() if v is not None}
-        return self.write(dict(settings, role="write", plan=plan), task_vars)
+        written = self.write(dict(settings, role="write", plan=plan), task_vars)
+        written["reboot_modules"] = dict(plan.get("reboot_modules") or {})
+        return written
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -238,7 +247,7 @@ class ActionModule(DesktopKeys, Writer, ActionBase):
             if built.config is not None:
                 nixos = nix_module(built.phase, built.config, role=role, description=built.description,
                                    enable=built.enable, note=built.note, always=built.always, markers=False,
-                                   priority=priority)
+                                   priority=priority, features=built.features or None)
             data = {rel: render(value, markers=False) for rel, value in built.data_files.items()}
             home = {}
             if built.home_config is not None:
@@ -247,7 +256,7 @@ class ActionModule(DesktopKeys, Writer, ActionBase):
                                      "each user" % (host, built.phase))
                 home_text = nix_module(built.phase, built.home_config, role=role, description=built.description,
                                        enable=built.home_enable, note=built.note, markers=False, priority=priority,
-                                       requires=built.home_requires)
+                                       requires=built.home_requires, features=built.features or None)
                 home = {u: (where.home_dir(u), home_text) for u in users}
             if where.mode == "render" and built.keys:
                 # what the other desktop backends would write, to compare (render mode only)

@@ -46,6 +46,7 @@ __all__ = [
     "attr_name",
     "header_comment",
     "nix_module",
+    "feature_if",
     "nix_index",
     "from_marker",
     "MARKER_KEYS",
@@ -483,6 +484,7 @@ def nix_module(
     markers: bool = True,
     priority: Optional[int] = None,
     requires: Optional[Tuple[Sequence[str], str]] = None,
+    features: Optional[Mapping[str, Tuple[bool, str]]] = None,
 ) -> Tuple[str, List[str]]:
     """A whole NixOS / home-manager module for one phase.
 
@@ -500,6 +502,14 @@ def nix_module(
     ``assertions`` entry with ``message`` (instead of the module system's "The
     option ... does not exist").  ``always`` is not guarded.  None (the default)
     leaves the output as it was.
+
+    ``features`` = ``{name: (default, description)}`` declares one switch more
+    per feature, ``options.nixperf.<phase>.<name>.enable`` (default
+    ``default``), for phases whose every change is opt-in on its own: the
+    builder guards each value of a feature with ``feature_if(name, value)``
+    (``lib.mkIf cfg.<name>.enable value``), so the host's own configuration can
+    flip one feature without the inventory, and a feature switched off defines
+    nothing.
     """
     if not isinstance(phase, str) or not _PHASE.fullmatch(phase):
         raise NixError("phase name %r must match %s" % (phase, _PHASE.pattern))
@@ -538,11 +548,41 @@ def nix_module(
         + "    default = %s;\n" % ("true" if enable else "false")
         + "    description = %s;\n" % escape_string("Whether to apply " + description + ".")
         + "  };\n"
+        + _feature_options(phase, features)
         + "\n"
         + config_line
         + "}\n"
     )
     return text, raw
+
+
+_FEATURE = re.compile(r"^[a-z][A-Za-z0-9]*$")
+
+
+def feature_if(name: str, value: Any) -> "NixIf":
+    """``lib.mkIf cfg.<name>.enable value``: ``value`` defined only while the feature ``name`` of the phase is on
+    (``nix_module(features=...)`` declares the switch)."""
+    if not isinstance(name, str) or not _FEATURE.fullmatch(name):
+        raise NixError("feature name %r must match %s" % (name, _FEATURE.pattern))
+    return NixIf("cfg.%s.enable" % name, value)
+
+
+def _feature_options(phase: str, features: Optional[Mapping[str, Tuple[bool, str]]]) -> str:
+    """The option declarations of a phase's features (``nix_module(features=...)``)."""
+    out = []
+    for name, spec in (features or {}).items():
+        if not isinstance(name, str) or not _FEATURE.fullmatch(name) or name == "enable":
+            raise NixError("feature name %r of phase %s must match %s and not be 'enable'"
+                           % (name, phase, _FEATURE.pattern))
+        if not isinstance(spec, (tuple, list)) or len(spec) != 2 or not isinstance(spec[0], bool) \
+                or not isinstance(spec[1], str):
+            raise NixError("feature %s of phase %s must be (default bool, description), got %r" % (name, phase, spec))
+        out.append("  options.nixperf.%s.%s.enable = lib.mkOption {\n"
+                   "    type = lib.types.bool;\n"
+                   "    default = %s;\n"
+                   "    description = %s;\n"
+                   "  };\n" % (phase, name, "true" if spec[0] else "false", escape_string(spec[1])))
+    return "".join(out)
 
 
 def _requires(phase: str, requires: Optional[Tuple[Sequence[str], str]]) -> Optional[Tuple[str, str]]:

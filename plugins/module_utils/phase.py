@@ -126,6 +126,9 @@ class PhasePlan:
     # keys the phase owns in files programs rewrite themselves (KDE rc files, RustDesk's TOML), per user name:
     # module_utils/desktop.OwnedKey; put in place by the host-side step (module desktop_keys), never whole files
     keys: Dict[str, List[Any]] = field(default_factory=dict)
+    # switches of the phase's own, each declared in its modules as nixperf.<phase>.<name>.enable (default, doc):
+    # every value of a feature is guarded with nix.feature_if(name, value), so each change is opt-in on its own
+    features: Dict[str, Tuple[bool, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,10 @@ class Phase:
     # whether the phase writes a home-manager module per user of nixperf_users
     users: bool = False
     tags: Tuple[str, ...] = ()
+    # a change of the phase's NixOS module (switched on, off, or any value) takes effect only after a reboot
+    # (initrd, kernel command line, the boot service graph): the apply engine then reports reboot_required, and
+    # reboots only when allowed to (nixos_apply_reboot_ok)
+    reboot: bool = False
 
     @property
     def prefix(self) -> str:

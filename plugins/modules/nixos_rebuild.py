@@ -121,6 +121,14 @@ options:
   apply_lock:
     description: The apply lock of the run; the magic rollback removes it when it fires and the lock is unchanged.
     type: path
+  reboot_reasons:
+    description:
+      - Changes that take effect only at the next boot although this module cannot see them in the kernel, initrd
+        or kernel parameters (the C(boot) phase's service graph and timeouts, for instance), one text each. When the
+        system changes and the list is not empty, C(reboot_required) is true and RV(reboot_reasons) names them.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -204,9 +212,17 @@ kernel_changed:
   returned: success
   type: bool
 reboot_required:
-  description: True when the new system needs a reboot (boot-relevant change, or O(action=boot), or a fallback).
+  description:
+    - True when the new system needs a reboot (boot-relevant change, O(reboot_reasons), O(action=boot), or a
+      fallback).
   returned: success
   type: bool
+reboot_reasons:
+  description: Why a reboot is required, one text each; empty when it is not.
+  returned: success
+  type: list
+  elements: str
+  sample: [kernel parameters changed, "phase boot changed: /etc/nixos/nixperf/boot.nix"]
 fell_back_to_boot:
   description: True when a refused switch was turned into C(boot).
   returned: success
@@ -342,11 +358,22 @@ def describe_move(r: Rebuild, moved, after) -> str:
     return " and ".join(parts) if parts else "nothing moved"
 
 
+BOOT_CHANGE_TEXT = {"kernel": "the kernel changed", "initrd": "the initrd changed",
+                    "kernel_params": "the kernel parameters changed"}
+
+
 def result_for(r: Rebuild, before, new, changed: bool, action: str, fell_back: bool = False, diff=None,
                moved=None):
     previous = before["current"]
     boot = boot_differs(previous, new) if changed else {"kernel": False, "initrd": False, "kernel_params": False}
     kernel_changed = any(boot.values())
+    reasons = [BOOT_CHANGE_TEXT[k] for k in ("kernel", "initrd", "kernel_params") if boot.get(k)]
+    if changed:
+        reasons.extend(r.p.get("reboot_reasons") or [])
+        if action == "boot":
+            reasons.append("the new system is the boot default only (action boot)")
+        if fell_back:
+            reasons.append("the switch was refused and fell back to boot")
     res = dict(
         changed=changed,
         previous_system=previous,
@@ -356,7 +383,8 @@ def result_for(r: Rebuild, before, new, changed: bool, action: str, fell_back: b
         moved=moved or {"profile": False, "current": False},
         kernel_changed=kernel_changed,
         boot_changes=boot,
-        reboot_required=changed and (kernel_changed or action == "boot" or fell_back),
+        reboot_required=changed and bool(reasons),
+        reboot_reasons=reasons if changed else [],
         fell_back_to_boot=fell_back,
         commands=r.commands,
         action=action,
@@ -481,6 +509,7 @@ def main() -> None:
             rollback_files=dict(type="list", elements="dict", default=[]),
             rollback_dir=dict(type="path", default=rollback_timer.DEFAULT_DIR),
             apply_lock=dict(type="path"),
+            reboot_reasons=dict(type="list", elements="str", default=[]),
         ),
         mutually_exclusive=[("flake", "nixos_config")],
         supports_check_mode=True,
