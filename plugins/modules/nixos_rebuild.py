@@ -370,10 +370,10 @@ def result_for(r: Rebuild, before, new, changed: bool, action: str, fell_back: b
     reasons = [BOOT_CHANGE_TEXT[k] for k in ("kernel", "initrd", "kernel_params") if boot.get(k)]
     if changed:
         reasons.extend(r.p.get("reboot_reasons") or [])
-        if action == "boot":
-            reasons.append("the new system is the boot default only (action boot)")
         if fell_back:
-            reasons.append("the switch was refused and fell back to boot")
+            reasons.append("the switch was refused by the pre-switch checks and fell back to boot")
+        elif action == "boot":
+            reasons.append("the new system is the boot default only (action boot)")
     res = dict(
         changed=changed,
         previous_system=previous,

@@ -54,6 +54,23 @@ def test_kernel_change_requires_a_reboot(fake_nixos, capsys, monkeypatch):
     r = rebuild(fake_nixos, capsys)
     assert r["changed"] is True and r["kernel_changed"] is True and r["reboot_required"] is True
     assert r["boot_changes"] == {"kernel": True, "initrd": True, "kernel_params": False}
+    assert r["reboot_reasons"] == ["the kernel changed", "the initrd changed"]
+
+
+def test_reboot_reasons_of_the_caller_count_only_when_the_system_changed(fake_nixos, capsys):
+    reason = "boot phase changed: /etc/nixos/nixperf/boot.nix"
+    r = rebuild(fake_nixos, capsys, reboot_reasons=[reason])
+    assert r["changed"] is False and r["reboot_required"] is False and r["reboot_reasons"] == []
+    change_config(fake_nixos)
+    r = rebuild(fake_nixos, capsys, reboot_reasons=[reason])
+    assert r["changed"] is True and r["kernel_changed"] is False
+    assert r["reboot_required"] is True and r["reboot_reasons"] == [reason]
+
+
+def test_no_reason_no_reboot(fake_nixos, capsys):
+    change_config(fake_nixos)
+    r = rebuild(fake_nixos, capsys)
+    assert r["changed"] is True and r["reboot_required"] is False and r["reboot_reasons"] == []
 
 
 def test_check_mode_dry_builds_and_predicts(fake_nixos, capsys):
@@ -106,6 +123,7 @@ def test_refused_switch_falls_back_to_boot(fake_nixos, capsys, monkeypatch):
     change_config(fake_nixos)
     r = rebuild(fake_nixos, capsys, fallback_to_boot=True)
     assert r["changed"] is True and r["fell_back_to_boot"] is True and r["reboot_required"] is True
+    assert r["reboot_reasons"] == ["the switch was refused by the pre-switch checks and fell back to boot"]
     assert r["action"] == "boot"
     assert [a[0] for a in fake_nixos.argvs("nixos-rebuild")] == ["build", "switch", "boot"]
     assert os.path.realpath(fake_nixos.current) == before  # still running the old system
@@ -123,6 +141,7 @@ def test_boot_action_compares_with_the_profile(fake_nixos, capsys):
     change_config(fake_nixos)
     r = rebuild(fake_nixos, capsys, action="boot")
     assert r["changed"] is True and r["reboot_required"] is True
+    assert r["reboot_reasons"] == ["the new system is the boot default only (action boot)"]
     r = rebuild(fake_nixos, capsys, action="boot")
     assert r["changed"] is False
 

@@ -5,6 +5,8 @@ import math
 from collections import OrderedDict
 
 import pytest
+from support import eval_modules
+
 from ansible_collections.nixperf.tuning.plugins.module_utils import nix as N
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import (
     NixDefault, NixError, NixForce, NixIf, NixOverride, NixRaw, attr_name, escape_string, from_marker, nix_index,
@@ -315,3 +317,73 @@ def test_module_requires_evaluates(nix, tmp_path, declared, expected):
 def test_module_requires_refuses_malformed(requires):
     with pytest.raises(NixError, match="requires of phase kde"):
         nix_module("kde", {}, requires=requires)
+
+
+# --- features: one switch per opt-in change (nix_module(features=...), feature_if)
+
+FEATURES = {"initrd": (False, "Whether to compress the initrd \"fast\" (${x})."), "quiet": (True, "Quiet boot.")}
+FEATURE_CONFIG = {"boot": {"initrd": {"compressor": N.feature_if("initrd", NixOverride(75, "lz4"))},
+                           "kernelParams": N.feature_if("quiet", ["quiet"])}}
+
+
+def feature_module(tmp_path, features=None):
+    path = tmp_path / "boot.nix"
+    path.write_text(nix_module("boot", FEATURE_CONFIG, features=FEATURES if features is None else features,
+                               markers=False)[0], encoding="utf-8")
+    return path
+
+
+def test_module_features_are_declared_after_the_phase_switch(tmp_path):
+    text = feature_module(tmp_path).read_text()
+    assert ("  options.nixperf.boot.initrd.enable = lib.mkOption {\n    type = lib.types.bool;\n    default = false;\n"
+            "    description = \"Whether to compress the initrd \\\"fast\\\" (\\${x}).\";\n  };\n") in text
+    assert "  options.nixperf.boot.quiet.enable = lib.mkOption {\n    type = lib.types.bool;\n    default = true;\n" in text
+    assert text.index("nixperf.boot.enable") < text.index("nixperf.boot.initrd.enable") < text.index("quiet.enable")
+    assert 'compressor = lib.mkIf (cfg.initrd.enable) (lib.mkOverride 75 "lz4");' in text
+    assert 'kernelParams = lib.mkIf (cfg.quiet.enable) [ "quiet" ];' in text
+
+
+def test_module_without_features_is_unchanged():
+    assert nix_module("boot", {"a": 1}, features={})[0] == nix_module("boot", {"a": 1})[0]
+    assert "options.nixperf.boot.a" not in nix_module("boot", {"a": 1})[0]
+
+
+@pytest.mark.parametrize("host,expected", [
+    # the inventory's defaults: quiet on, initrd off
+    ("{ }", {"boot": {"kernelParams": ["quiet"]}}),
+    # the host's own configuration flips one feature, and the phase switch wins over both
+    ("{ nixperf.boot.initrd.enable = true; }", {"boot": {"initrd": {"compressor": "lz4"}, "kernelParams": ["quiet"]}}),
+    ("{ nixperf.boot.quiet.enable = false; }", {}),
+    ("{ nixperf.boot.enable = false; nixperf.boot.initrd.enable = true; }", {}),
+    # a host's plain value gives way to ours (75), its lib.mkForce wins; lists concatenate
+    ("{ lib, ... }: { nixperf.boot.initrd.enable = true; boot.initrd.compressor = \"gzip\"; boot.kernelParams = [ \"x\" ]; }",
+     {"boot": {"initrd": {"compressor": "lz4"}, "kernelParams": ["quiet", "x"]}}),
+    ("{ lib, ... }: { nixperf.boot.initrd.enable = true; boot.initrd.compressor = lib.mkForce \"gzip\"; }",
+     {"boot": {"initrd": {"compressor": "gzip"}, "kernelParams": ["quiet"]}}),
+])
+def test_module_features_evaluate(nix, tmp_path, host, expected):
+    config = eval_modules(nix, feature_module(tmp_path), host)
+    switches = config.pop("nixperf")["boot"]
+    assert config == expected
+    assert set(switches) == {"enable", "initrd", "quiet"}
+
+
+def test_module_features_conflict_like_the_module_system(nix, tmp_path):
+    with pytest.raises(AssertionError, match="defined multiple times"):
+        eval_modules(nix, feature_module(tmp_path),
+                     "{ lib, ... }: { nixperf.boot.initrd.enable = true; boot.initrd.compressor = lib.mkOverride 75 \"xz\"; }")
+
+
+@pytest.mark.parametrize("features", [
+    {"Initrd": (True, "x")}, {"enable": (True, "x")}, {"in-rd": (True, "x")}, {"initrd": (1, "x")},
+    {"initrd": (True,)}, {"initrd": True}, {"initrd": (True, None)},
+])
+def test_module_features_refuse_malformed(features):
+    with pytest.raises(NixError, match="feature"):
+        nix_module("boot", {}, features=features)
+
+
+@pytest.mark.parametrize("name", ["Initrd", "in rd", "", "cfg.x", 3])
+def test_feature_if_refuses_names_that_are_not_options(name):
+    with pytest.raises(NixError, match="feature name"):
+        N.feature_if(name, 1)
