@@ -23,6 +23,9 @@ priority)                                                ``disksize`` against ``
 ``LIBVA_DRIVER_NAME`` + the GPU's decode list            ``vainfo``: driver and decode profiles
 owned KDE keys (KConfig) / RustDesk keys (TOML)           ``kreadconfig6`` / ``kreadconfig5``, the TOML file
 Electron app limits (``electron_apps``)                  the running ``app-<name>-*.scope`` cgroups
+``derived["session_paths"]`` (paths below ``$HOME``)      the session's variables, with the session's ``HOME``
+``startup`` (read-only, whatever its features)           known caches outside the cache home; every LD_PRELOAD
+                                                         entry (preload lists, environment, wrapper scripts)
 =======================================================  ====================================================
 
 Every check names what it needs from the host (``requires``): ``nixos`` (the configuration can only be in effect on
@@ -34,7 +37,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
-from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixDefault, NixForce, NixMarker, NixOverride
+from ansible_collections.nixperf.tuning.plugins.module_utils.nix import (
+    NixDefault, NixForce, NixIf, NixMarker, NixOverride, NixRaw)
 from ansible_collections.nixperf.tuning.plugins.module_utils.targets import get as get_target
 
 # what a Plasma session runs; its environment is the session's (first found wins)
@@ -76,6 +80,34 @@ def plain(value: Any) -> Any:
     if isinstance(value, NixMarker):
         return Unverifiable(type(value).__name__)
     return value
+
+
+_DROPPED = object()
+
+
+def with_features(value: Any, features: Mapping[str, Any]) -> Any:
+    """``value`` (a plan's config) as the host has it with the phase's features at their inventory defaults: a value
+    guarded by ``feature_if(name, v)`` (``lib.mkIf (cfg.<name>.enable) v``) is ``v`` when the feature is on, and
+    absent when it is off (so nothing is expected of it)."""
+    def walk(node: Any) -> Any:
+        if isinstance(node, NixIf) and isinstance(node.condition, NixRaw):
+            code = node.condition.code
+            name = code[len("cfg."):-len(".enable")] if code.startswith("cfg.") and code.endswith(".enable") else None
+            if name in features:
+                return walk(node.value) if features[name][0] else _DROPPED
+        if isinstance(node, Mapping):
+            out = {}
+            for k, v in node.items():
+                kept = walk(v)
+                if kept is not _DROPPED:
+                    out[k] = kept
+            # a set whose every value was switched off is gone too
+            return _DROPPED if node and not out else out
+        return node
+    if not features:
+        return value
+    found = walk(value)
+    return None if found is _DROPPED else found
 
 
 def text(value: Any) -> str:
@@ -236,10 +268,46 @@ def scope_checks(phase: str, derived: Mapping[str, Any], users: Sequence[str]) -
     return out
 
 
+def session_path_checks(phase: str, paths: Mapping[str, str], users: Sequence[str]) -> List[Dict[str, Any]]:
+    """Session variables whose value is a path below the user's home, per user: ``paths`` maps the variable to the
+    path relative to ``$HOME`` (a plan's ``derived["session_paths"]``, for values Nix computes, such as
+    ``config.xdg.cacheHome + "/npm"``); the host completes them with the session's own ``HOME``."""
+    out = []
+    for user in users:
+        for name in sorted(paths):
+            out.append(check(phase, "env:%s:%s" % (name, user), "session variable %s of %s" % (name, user),
+                             "session_path", {"name": name, "user": user, "path": paths[name]},
+                             "$HOME/" + paths[name], requires=("nixos", "session")))
+    return out
+
+
+def startup_checks(phase: str, derived: Mapping[str, Any], users: Sequence[str]) -> List[Dict[str, Any]]:
+    """The startup phase's read-only checks, whatever its features: per user, the known caches outside the cache
+    home (``derived["cache_programs"]``, the table the redirects come from); for the system and per user, every
+    LD_PRELOAD entry not in ``derived["ld_preload_allow"]`` and every preloaded file that does not exist."""
+    directory = derived.get("cache_dir") or ".cache"
+    programs = derived.get("cache_programs") or {}
+    allow = list(derived.get("ld_preload_allow") or [])
+    out = []
+    for user in users:
+        out.append(check(phase, "caches-outside:" + user, "%s's known caches outside $HOME/%s (XDG_CACHE_HOME)"
+                         % (user, directory), "caches_outside",
+                         {"user": user, "cache_dir": directory, "programs": dict(programs)}, "none",
+                         requires=("nixos", "home:" + user)))
+    out.append(check(phase, "ld-preload", "LD_PRELOAD of the system (preload lists, environment files, system "
+                     "profile wrappers)", "ld_preload", {"user": None, "allow": allow}, "none"))
+    for user in users:
+        out.append(check(phase, "ld-preload:" + user, "LD_PRELOAD of %s (session, environment files, profile "
+                         "wrappers)" % user, "ld_preload", {"user": user, "allow": allow}, "none"))
+    return out
+
+
 def checks(plan: Any, users: Sequence[str] = ()) -> List[Dict[str, Any]]:
     """Every live check of one phase's plan (``module_utils.phase.PhasePlan``), for the host's ``users``."""
     phase = plan.phase
-    config = plan.config or {}
+    features = getattr(plan, "features", None) or {}
+    config = with_features(plan.config or {}, features) or {}
+    home_config = with_features(plan.home_config, features)
     derived = plan.derived or {}
     out: List[Dict[str, Any]] = []
     out += sysctl_checks(phase, config)
@@ -253,16 +321,23 @@ def checks(plan: Any, users: Sequence[str] = ()) -> List[Dict[str, Any]]:
     if plain(_get(config, "programs", "kde-pim", "enable")) is False:
         out.append(process_checks(phase, "akonadi", "Akonadi not running (programs.kde-pim.enable = false)",
                                   AKONADI_PROCESSES))
-    home_env = _get(plan.home_config, "home", "sessionVariables")
+    home_env = _get(home_config, "home", "sessionVariables")
+    # variables the phase predicts itself as paths below $HOME (their Nix value is code): session_path_checks
+    own_paths = derived.get("session_paths") or {}
+    if home_env and own_paths:
+        home_env = {k: v for k, v in plain(home_env).items() if k not in own_paths}
     if home_env:
         for user in users:
             out += session_env_checks(phase, home_env, user)
+    out += session_path_checks(phase, own_paths, users)
     out += key_checks(phase, plan.keys or {})
     if derived.get("baloo_off") is True:
         for user in sorted(plan.keys or {}):
             out.append(process_checks(phase, "baloo:" + user, "Baloo not running for %s" % user, BALOO_PROCESSES, user))
     if phase == "electron_apps":
         out += scope_checks(phase, derived, users)
+    if phase == "startup":
+        out += startup_checks(phase, derived, users)
     return out
 
 

@@ -28,9 +28,10 @@ The bootstrap
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence
+import re
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw, attr_name, to_nix
+from ansible_collections.nixperf.tuning.plugins.module_utils.nix import KEYWORDS, NixRaw, attr_name, render, to_nix
 
 # The name the appending function is bound to inside each overlay (a name no nixpkgs attribute uses).
 APPEND = "nixperfAppendFlags"
@@ -145,7 +146,12 @@ def override_attrs(base: str, flags: Optional[Mapping[str, Sequence[str]]] = Non
     attributes of the result (``append_list`` values), merged after the flags; they may not touch ``env`` or the flag
     variables, which belong to the appending function.
     """
-    data = _flag_data(flags or {}, host_flags)
+    return _append_to(base, _flag_data(flags or {}, host_flags), extra)
+
+
+def _append_to(base: str, data: Any, extra: Optional[Mapping[str, NixRaw]]) -> NixRaw:
+    """``<base>.overrideAttrs (old: nixperfAppendFlags <data> old // <extra>)``: ``data`` is the flag set (data, or
+    Nix code choosing one)."""
     extra = dict(extra or {})
     clash = sorted(set(extra) & (set(FLAG_VARIABLES) | {"env"}))
     if clash:
@@ -154,6 +160,68 @@ def override_attrs(base: str, flags: Optional[Mapping[str, Sequence[str]]] = Non
     if extra:
         body += "\n// %s" % to_nix(extra)
     return NixRaw("%s.overrideAttrs (\n  old:\n  %s\n)" % (base, body.replace("\n", "\n  ")))
+
+
+def override_attrs_by_compiler(name: str, gnu: Mapping[str, Sequence[str]], clang: Mapping[str, Sequence[str]],
+                               extra: Optional[Mapping[str, NixRaw]] = None) -> NixRaw:
+    """``prev.<name>.overrideAttrs (old: ...)`` appending ``gnu`` or ``clang`` (variable -> single flags) to the
+    package's own flags, whichever compiler the package is built with.
+
+    The choice is made by the evaluator from the package's own stdenv: ``stdenv.mkDerivation`` passes ``stdenv`` to
+    ``derivation`` (``inherit stdenv;`` in ``makeDerivationArgument``, ``pkgs/stdenv/generic/make-derivation.nix``),
+    so ``prev.<name>.stdenv.cc.isClang`` is true for a package built with a clang stdenv; anything else (nixpkgs'
+    default stdenv on Linux is GCC, ``pkgs/stdenv/linux/default.nix``) gets ``gnu``.  Both sets are data rendered by
+    the serializer; only the fixed condition is code.
+    """
+    if not is_attribute(name):
+        raise ValueError("%r is not a nixpkgs attribute name" % (name,))
+    base = package(name)
+    data = NixRaw("if %s.stdenv.cc.isClang or false\nthen %s\nelse %s"
+                  % (base, to_nix(_flag_data(clang, False)), to_nix(_flag_data(gnu, False))))
+    return _append_to(base, data, extra)
+
+
+def override_args(name: str, args: Mapping[str, Any]) -> NixRaw:
+    """``prev.<name>.override { ... }``: the package's function called again with ``args`` changed (a switch of its
+    expression such as CPython's ``enableOptimizations``).  ``args`` are data rendered by the serializer (one-key
+    dicts stay data); Nix code enters only as marker objects (``NixRaw("final.python3")``) from the caller's own
+    table.  An earlier ``overrideAttrs`` of the package survives the call: ``lib.makeOverridable`` re-applies it
+    (``overrideResult`` in ``lib/customisation.nix``)."""
+    if not is_attribute(name):
+        raise ValueError("%r is not a nixpkgs attribute name" % (name,))
+    if not args:
+        raise ValueError("override of %s: no arguments" % name)
+    bad = [k for k in args if not isinstance(k, str) or not is_attribute(k)]
+    if bad:
+        raise ValueError("override of %s: %r are not argument names" % (name, bad))
+    return NixRaw("%s.override %s" % (package(name), render(dict(args), markers=False)[0]))
+
+
+# A top-level nixpkgs attribute: a Nix identifier (letters, digits, _, ' and -, not starting with a digit or -),
+# not a keyword. Dotted paths (python3Packages.numpy) are not top-level attributes.
+_ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_'-]*")
+
+
+def is_attribute(name: Any) -> bool:
+    """Whether ``name`` can be a top-level nixpkgs attribute (``prev.<name>``, ``super.${name}``)."""
+    return isinstance(name, str) and bool(_ATTRIBUTE.fullmatch(name)) and name not in KEYWORDS
+
+
+def bootstrap_refusal(names: Sequence[str], prefix: str, package_set: str,
+                      noun: Tuple[str, str] = ("package", "packages")) -> Optional[str]:
+    """The message refusing the packages of ``names`` that stdenv's bootstrap builds (None when there is none), for
+    a phase whose variable ``<prefix>allow_bootstrap`` is the opt-in; ``package_set`` is what is rebuilt ("the
+    users' package set", "the system"), ``noun`` the singular and plural of what the names are.  The caller raises
+    it as ``inp.fail(<variable>, message)``."""
+    refused = [n for n in names if bootstrap_reason(n)]
+    if not refused:
+        return None
+    one = len(refused) == 1
+    return ("names %s, %s of stdenv's bootstrap: %s. An overlay on %s changes stdenv itself, so every package of %s "
+            "is rebuilt from source (hours). Set %sallow_bootstrap: true to accept that, or leave %s out"
+            % (", ".join(refused), "a " + noun[0] if one else noun[1],
+               "; ".join("%s: %s" % (n, bootstrap_reason(n)) for n in refused),
+               "it" if one else "them", package_set, prefix, "it" if one else "them"))
 
 
 def package(name: str) -> str:

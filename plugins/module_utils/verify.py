@@ -12,11 +12,15 @@ per tool where a tool is the only source (``systemctl show`` once for every unit
 """
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
+import posixpath
 import pwd
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+import re
+import stat
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.probes import (
     ProbeError, parse_bytes, parse_comp_algorithm, parse_meminfo, parse_size, parse_swaps, parse_systemctl_show,
@@ -149,11 +153,15 @@ class Host:
             return None, home
 
     def session(self, user: Optional[str] = None) -> Optional[Dict[str, Any]]:
-        """The first Plasma session process (of ``user``), or None."""
+        """The Plasma session process (of ``user``) in the order of ``SESSION_PROCESSES``, or None: plasmashell
+        first, which has the whole session environment (startplasma leaves the XDG_* variables out of what it
+        imports from the systemd user manager, so kwin_wayland may lack one set only there)."""
         uid = self.user(user)[0] if user else None
-        for proc in self.processes():
-            if proc["comm"] in SESSION_PROCESSES and (uid is None or proc["uid"] == uid):
-                return proc
+        procs = [p for p in self.processes() if uid is None or p["uid"] == uid]
+        for name in SESSION_PROCESSES:
+            for proc in procs:
+                if proc["comm"] == name:
+                    return proc
         return None
 
     def tool(self, name: str) -> Optional[str]:
@@ -499,6 +507,481 @@ def probe_memory_used(host: Host, chk: Dict[str, Any]) -> Any:
     return round((info["MemTotal"] - info["MemAvailable"]) / 1024.0, 1)
 
 
+# ---------------------------------------------------------------- startup: session paths, caches, LD_PRELOAD
+
+# Every read of the startup checks is bounded: symbolic links followed per path, bytes of one script, entries of one
+# bin directory, bytes read by one check, environment.d files of one user.
+MAX_LINK_HOPS = 40
+MAX_SCRIPT_BYTES = 64 * 1024
+MAX_BIN_ENTRIES = 10000
+MAX_SCAN_BYTES = 32 * 1024 * 1024
+MAX_ENV_FILES = 64
+# nixpkgs' glibc reads /etc/ld-nix.so.preload (pkgs/development/libraries/glibc/dont-use-system-ld-so-preload.patch,
+# written by nixos/modules/config/malloc.nix); a glibc from elsewhere (an FHS environment, a foreign binary) reads
+# /etc/ld.so.preload
+PRELOAD_FILES = ("/etc/ld-nix.so.preload", "/etc/ld.so.preload")
+# NixOS: the shells' environment (nixos/modules/config/shells-environment.nix) and pam_env's
+# (nixos/modules/config/system-environment.nix)
+SYSTEM_ENV_FILES = ("/etc/set-environment", "/etc/pam/environment")
+SYSTEM_BIN = "/run/current-system/sw/bin"
+# home-manager modules/home-environment.nix: home.sessionVariablesPackage, linked into the user's profile
+HM_SESSION_VARS = "etc/profile.d/hm-session-vars.sh"
+# a shell assignment (export LD_PRELOAD=..., LD_PRELOAD+=..., env LD_PRELOAD=... cmd) or a pam_env line
+_PRELOAD_ASSIGN = re.compile(r"(?<![A-Za-z0-9_])LD_PRELOAD\+?=")
+_PRELOAD_PAM = re.compile(r"^LD_PRELOAD\s+(?:DEFAULT|OVERRIDE)=")
+_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PARAM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(:?[-+=?])?(.*)", re.S)
+# bash's $'...' escapes (the form ${value@Q} takes for values with control characters)
+_ANSI_C_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{1,2}|[0-7]{1,3}|.)", re.S)
+_ANSI_C = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+           "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+
+
+def visible(host: Host, real: str) -> str:
+    """A path of the machine running the checks as the host sees it (``root`` taken off)."""
+    if host.root == "/":
+        return real
+    root = host.root.rstrip("/")
+    if real == root or real.startswith(root + "/"):
+        return real[len(root):] or "/"
+    return real
+
+
+def resolve(host: Host, path: str) -> Optional[str]:
+    """``path`` (absolute, as the host sees it) with every symbolic link followed inside the host's root (an absolute
+    target such as ``/nix/store/...`` starts again at the root); the resolved path, or None when it does not exist,
+    cannot be read, or takes more than ``MAX_LINK_HOPS`` links."""
+    parts = [p for p in path.split("/") if p]
+    done, hops = "/", 0
+    while parts:
+        part = parts.pop(0)
+        if part == ".":
+            continue
+        if part == "..":
+            done = posixpath.dirname(done)
+            continue
+        candidate = posixpath.join(done, part)
+        try:
+            mode = os.lstat(host.path(candidate)).st_mode
+            target = os.readlink(host.path(candidate)) if stat.S_ISLNK(mode) else None
+        except OSError:
+            return None
+        if target is None:
+            done = candidate
+            continue
+        hops += 1
+        if hops > MAX_LINK_HOPS or not target:
+            return None
+        if target.startswith("/"):
+            done = "/"
+        parts = [p for p in target.split("/") if p] + parts
+    return done
+
+
+def eval_session_path(host: Host, chk: Dict[str, Any]) -> Dict[str, Any]:
+    """A session variable holding a path below the user's home: compared with ``$HOME/<path>``, ``HOME`` taken from
+    the session's own environment."""
+    args = chk["args"]
+    proc = host.session(args.get("user"))
+    if proc is None:
+        raise NotApplicable("no Plasma session of %s running" % args.get("user"))
+    env = environ(host, proc["pid"])
+    home = env.get("HOME") or visible(host, host.user(args["user"])[1])
+    want = posixpath.normpath(posixpath.join(home, args["path"]))
+    actual = env.get(args["name"])
+    if actual is None:
+        return result(chk, "drift", "(unset)", expected=want)
+    return result(chk, "ok" if posixpath.normpath(actual) == want else "drift", actual, expected=want)
+
+
+def eval_caches_outside(host: Host, chk: Dict[str, Any]) -> Dict[str, Any]:
+    """The caches of the table (``startup.CACHE_PROGRAMS``) found where their programs write them without being told
+    (a directory that resolves into the cache home is fine), and the programs' variables in the running session that
+    point outside the cache home."""
+    args = chk["args"]
+    user, directory = args["user"], args["cache_dir"]
+    real_home = host.user(user)[1]
+    if not os.path.isdir(real_home):
+        return result(chk, "na", reason="no home directory %s" % real_home)
+    if not os.access(real_home, os.R_OK | os.X_OK):
+        return result(chk, "na", reason="cannot read the home directory %s" % real_home)
+    home = visible(host, real_home)
+    proc = host.session(user)
+    env: Optional[Dict[str, str]] = None
+    if proc is not None:
+        try:
+            env = environ(host, proc["pid"])
+        except NotApplicable:
+            env = None
+    cache_home = posixpath.normpath(posixpath.join(home, directory))
+    cache_real = resolve(host, cache_home) or cache_home
+    found: List[str] = []
+    for name, prog in sorted((args.get("programs") or {}).items()):
+        var, target = prog["variable"], "$HOME/%s/%s" % (directory, prog["subdir"])
+        for rel in prog["legacy"]:
+            where = resolve(host, posixpath.join(home, rel))
+            if where is None or not os.path.isdir(host.path(where)):
+                continue
+            if where == cache_real or where.startswith(cache_real.rstrip("/") + "/"):
+                continue  # a link into the cache home
+            if prog.get("redirected"):
+                found.append("~/%s (%s): left over from before %s=%s, remove it" % (rel, name, var, target))
+            else:
+                found.append("~/%s (%s): set %s=%s (startup_cache_redirects_enable)" % (rel, name, var, target))
+        value = (env or {}).get(var)
+        session_cache = posixpath.normpath((env or {}).get("XDG_CACHE_HOME") or cache_home)
+        if value is not None and not (posixpath.normpath(value) + "/").startswith(session_cache.rstrip("/") + "/"):
+            found.append("%s=%s in the session (%s) is outside %s" % (var, value, name, session_cache))
+    note = "" if env is not None else "no Plasma session of %s running: only the home was read" % user
+    expected = "no known cache outside %s" % cache_home
+    return result(chk, "drift" if found else "ok", found or "none", reason=note, expected=expected)
+
+
+def shell_word(text: str, start: int) -> str:
+    """The shell word of ``text`` from ``start``: up to the first blank, ``;``, ``&``, ``|``, ``<``, ``>`` or ``)``
+    outside quotes and ``${...}``."""
+    i, quote, depth = start, "", 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "\\":
+            i += 2
+            continue
+        elif text.startswith("${", i):
+            depth += 1
+            i += 2
+            continue
+        elif c == "}" and depth:
+            depth -= 1
+        elif depth == 0 and (c.isspace() or c in ";&|<>)"):
+            break
+        i += 1
+    return text[start:i]
+
+
+def _closing_brace(word: str, start: int) -> int:
+    """The index of the ``}`` closing the ``${`` whose inside starts at ``start`` (``len(word)`` when none)."""
+    depth, quote, i = 1, "", start
+    while i < len(word):
+        c = word[i]
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif word.startswith("${", i):
+            depth += 1
+            i += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return len(word)
+
+
+def _parameter(inner: str) -> str:
+    """``${inner}`` as the text it adds to LD_PRELOAD: the word of ``${LD_PRELOAD-word}`` / ``:+`` / ``:-`` (the
+    value makeWrapper's --set-default, --prefix and --suffix give), nothing for LD_PRELOAD's own value, other
+    variables kept as written."""
+    m = _PARAM.fullmatch(inner)
+    if m is None or m.group(1) != "LD_PRELOAD":
+        return "${%s}" % inner
+    return unquote(m.group(3)) if m.group(2) else ""
+
+
+def _double_quoted(inner: str) -> str:
+    """The inside of ``"..."``: a backslash escapes ``$``, a backquote, ``"`` and itself; parameters expand as in
+    ``unquote``; everything else, single quotes included, is literal."""
+    out: List[str] = []
+    i = 0
+    while i < len(inner):
+        c = inner[i]
+        if c == "\\" and i + 1 < len(inner) and inner[i + 1] in "$`\"\\":
+            out.append(inner[i + 1])
+            i += 2
+        elif inner.startswith("${", i):
+            end = _closing_brace(inner, i + 2)
+            out.append(_parameter(inner[i + 2:end]))
+            i = end + 1
+        elif c == "$" and _SHELL_NAME.match(inner, i + 1):
+            name = _SHELL_NAME.match(inner, i + 1).group(0)
+            out.append("" if name == "LD_PRELOAD" else "$" + name)
+            i += 1 + len(name)
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def unquote(word: str) -> str:
+    """The text a shell word stands for, as far as it is literal: ``'...'``, ``$'...'``, ``"..."`` and backslashes
+    decoded (bash's ``${value@Q}``, which makeWrapper writes, uses the first two); ``$LD_PRELOAD`` dropped."""
+    out: List[str] = []
+    i = 0
+    while i < len(word):
+        c = word[i]
+        if word.startswith("$'", i):
+            j, buf = i + 2, []
+            while j < len(word) and word[j] != "'":
+                escape = _ANSI_C_ESCAPE.match(word, j)
+                if escape:
+                    code = escape.group(1)
+                    buf.append(chr(int(code[1:], 16)) if code[0] == "x" else chr(int(code, 8)) if code[0] in "01234567"
+                               else _ANSI_C.get(code, "\\" + code))
+                    j = escape.end()
+                else:
+                    buf.append(word[j])
+                    j += 1
+            out.append("".join(buf))
+            i = j + 1
+        elif c == "'":
+            j = word.find("'", i + 1)
+            j = len(word) if j < 0 else j
+            out.append(word[i + 1:j])
+            i = j + 1
+        elif c == '"':
+            j = i + 1
+            while j < len(word) and word[j] != '"':
+                j += 2 if word[j] == "\\" else 1
+            out.append(_double_quoted(word[i + 1:j]))
+            i = j + 1
+        elif c == "\\" and i + 1 < len(word):
+            out.append(word[i + 1])
+            i += 2
+        elif word.startswith("${", i):
+            end = _closing_brace(word, i + 2)
+            out.append(_parameter(word[i + 2:end]))
+            i = end + 1
+        elif c == "$" and _SHELL_NAME.match(word, i + 1):
+            name = _SHELL_NAME.match(word, i + 1).group(0)
+            out.append("" if name == "LD_PRELOAD" else "$" + name)
+            i += 1 + len(name)
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def preload_libraries(value: str) -> List[str]:
+    """The entries of an LD_PRELOAD value: glibc elf/rtld.c handle_preload_list splits it at spaces and colons."""
+    return [p for p in re.split(r"[ :]+", value) if p]
+
+
+def preload_assignments(text: str) -> List[Tuple[str, List[str]]]:
+    """Every line of shell or pam_env text that gives LD_PRELOAD a value: (the line, its libraries). Comment lines,
+    ``unset LD_PRELOAD`` and assignments of nothing (``LD_PRELOAD=``) are not preloading."""
+    out = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        starts = [m.end() for m in _PRELOAD_ASSIGN.finditer(line)]
+        pam = _PRELOAD_PAM.match(line)
+        if pam:
+            starts.append(pam.end())
+        libraries: List[str] = []
+        for start in starts:
+            libraries += preload_libraries(unquote(shell_word(line, start)))
+        if libraries:
+            out.append((line if len(line) <= 200 else line[:197] + "...", libraries))
+    return out
+
+
+def preload_list(text: str) -> List[str]:
+    """The entries of /etc/ld.so.preload: separated by blanks and colons, ``#`` starts a comment (glibc
+    elf/rtld.c)."""
+    return [p for p in re.split(r"[ \t\n:]+", "\n".join(line.split("#", 1)[0] for line in text.splitlines())) if p]
+
+
+class PreloadScan:
+    """What one LD_PRELOAD check read and found, within its byte budget."""
+
+    def __init__(self, host: Host, allow: Sequence[str]) -> None:
+        self.host = host
+        self.allow = list(allow)
+        self.found: List[str] = []
+        self.read: List[str] = []
+        self.budget = MAX_SCAN_BYTES
+        self.seen: Set[str] = set()
+        self.entries = 0
+        self.scripts = 0
+        self.limits: List[str] = []
+        self.exhausted = False
+
+    def allowed(self, library: str) -> bool:
+        for pattern in self.allow:
+            subject = library if "/" in pattern else posixpath.basename(library)
+            if fnmatch.fnmatchcase(subject, pattern):
+                return True
+        return False
+
+    def missing(self, library: str) -> bool:
+        """An absolute, literal path that does not resolve to a file under the host's root (ld.so prints an error
+        for it in every process and goes on)."""
+        if not library.startswith("/") or "$" in library or "@{" in library:
+            return False
+        where = resolve(self.host, library)
+        return where is None or not os.path.isfile(self.host.path(where))
+
+    def report(self, where: str, shown: str, libraries: Sequence[str]) -> None:
+        if any(not self.allowed(lib) for lib in libraries):
+            self.found.append("%s: %s" % (where, shown))
+        for lib in libraries:
+            if self.missing(lib):
+                self.found.append("%s: %s does not exist" % (where, lib))
+
+    def text(self, path: str, limit: int = MAX_SCRIPT_BYTES) -> Optional[str]:
+        """A regular file's text (``path`` as the host sees it, links followed under the root), None when it is
+        missing, not a regular file, larger than ``limit`` or past the budget."""
+        where = resolve(self.host, path)
+        if where is None:
+            return None
+        real = self.host.path(where)
+        try:
+            st = os.stat(real)
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            if st.st_size > limit or st.st_size > self.budget:
+                if st.st_size <= limit and not self.exhausted:
+                    self.exhausted = True
+                    self.limits.append("read budget of %d bytes used up at %s" % (MAX_SCAN_BYTES, path))
+                return None
+            with open(real, "rb") as f:
+                data = f.read(limit + 1)
+        except OSError:
+            return None
+        self.budget -= len(data)
+        return data.decode("utf-8", "replace") if len(data) <= limit else None
+
+    def preload_file(self, path: str) -> None:
+        content = self.text(path)
+        if content is None:
+            return
+        self.read.append(path)
+        for lib in preload_list(content):
+            self.report(path, lib, [lib])
+
+    def env_file(self, path: str) -> None:
+        content = self.text(path)
+        if content is None:
+            return
+        self.read.append(path)
+        for line, libraries in preload_assignments(content):
+            self.report(path, line, libraries)
+
+    def session(self, user: str) -> Optional[str]:
+        """LD_PRELOAD in the user's running Plasma session; a note when none runs."""
+        proc = self.host.session(user)
+        if proc is None:
+            return "no Plasma session of %s running" % user
+        try:
+            env = environ(self.host, proc["pid"])
+        except NotApplicable as exc:
+            return str(exc)
+        self.read.append("the session environment (pid %d)" % proc["pid"])
+        value = env.get("LD_PRELOAD")
+        if value:
+            self.report("LD_PRELOAD of the session (pid %d)" % proc["pid"], value, preload_libraries(value))
+        return None
+
+    def bin_dir(self, path: str) -> None:
+        """Wrapper scripts of a profile's bin directory: small regular files starting with ``#!``, each read once
+        (the same store file behind two profiles is reported once, under the first name)."""
+        where = resolve(self.host, path)
+        if where is None:
+            return
+        try:
+            names = sorted(os.listdir(self.host.path(where)))
+        except OSError:
+            return
+        self.read.append(path)
+        if len(names) > MAX_BIN_ENTRIES:
+            self.limits.append("%s: only the first %d of %d entries read" % (path, MAX_BIN_ENTRIES, len(names)))
+            names = names[:MAX_BIN_ENTRIES]
+        for name in names:
+            self.entries += 1
+            link = posixpath.join(path, name)
+            target = resolve(self.host, link)
+            if target is None or target in self.seen:
+                continue
+            self.seen.add(target)
+            content = self.script(target)
+            if content is None:
+                continue
+            self.scripts += 1
+            shown = link if target == posixpath.join(where, name) else "%s (%s)" % (link, target)
+            for line, libraries in preload_assignments(content):
+                self.report(shown, line, libraries)
+
+    def script(self, target: str) -> Optional[str]:
+        real = self.host.path(target)
+        try:
+            st = os.stat(real)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SCRIPT_BYTES:
+                return None
+            with open(real, "rb") as f:
+                if f.read(2) != b"#!":
+                    return None
+        except OSError:
+            return None
+        return self.text(target)
+
+    def summary(self) -> str:
+        parts = ["read %s" % (", ".join(self.read) if self.read else "nothing")]
+        if self.entries:
+            parts.append("%d bin entries, %d scripts" % (self.entries, self.scripts))
+        return "; ".join(parts + self.limits)
+
+
+def eval_ld_preload(host: Host, chk: Dict[str, Any]) -> Dict[str, Any]:
+    """Every LD_PRELOAD entry of the system (``user`` None: the preload lists, the system's environment files and
+    profile) or of one user (the running session, environment.d, home-manager's session variables, the user's
+    profiles), outside the allow list, and every preloaded file that does not exist."""
+    args = chk["args"]
+    scan = PreloadScan(host, args.get("allow") or [])
+    user = args.get("user")
+    notes: List[str] = []
+    if user is None:
+        for path in PRELOAD_FILES:
+            scan.preload_file(path)
+        for path in SYSTEM_ENV_FILES:
+            scan.env_file(path)
+        scan.bin_dir(SYSTEM_BIN)
+    else:
+        note = scan.session(user)
+        if note:
+            notes.append(note)
+        real_home = host.user(user)[1]
+        home = visible(host, real_home) if os.path.isdir(real_home) else None
+        if home is None:
+            notes.append("no home directory %s" % real_home)
+        profile = "/etc/profiles/per-user/%s" % user
+        if home is not None:
+            env_d = resolve(host, posixpath.join(home, ".config/environment.d"))
+            try:
+                confs = sorted(n for n in os.listdir(host.path(env_d)) if n.endswith(".conf")) if env_d else []
+            except OSError:
+                confs = []
+            for name in confs[:MAX_ENV_FILES]:
+                scan.env_file(posixpath.join(home, ".config/environment.d", name))
+        for base in [profile] + ([posixpath.join(home, ".nix-profile")] if home is not None else []):
+            scan.env_file(posixpath.join(base, HM_SESSION_VARS))
+        scan.bin_dir(posixpath.join(profile, "bin"))
+        if home is not None:
+            scan.bin_dir(posixpath.join(home, ".nix-profile/bin"))
+    reason = "; ".join(notes + [scan.summary()])
+    return result(chk, "drift" if scan.found else "ok", scan.found or "none", reason=reason,
+                  expected="no LD_PRELOAD entry outside startup_ld_preload_allow, no missing preloaded file")
+
+
 PROBES: Dict[str, Callable[[Host, Dict[str, Any]], Any]] = {
     "sysctl": probe_sysctl, "zram": probe_zram, "cmdline": probe_cmdline, "session_env": probe_session_env,
     "processes": probe_processes, "generation": probe_generation, "files": probe_files,
@@ -506,6 +989,7 @@ PROBES: Dict[str, Callable[[Host, Dict[str, Any]], Any]] = {
 }
 EVALUATORS: Dict[str, Callable[[Host, Dict[str, Any]], Dict[str, Any]]] = {
     "vainfo": eval_vainfo, "kconfig": eval_kconfig, "toml": eval_toml, "scope": eval_scope,
+    "session_path": eval_session_path, "caches_outside": eval_caches_outside, "ld_preload": eval_ld_preload,
 }
 
 

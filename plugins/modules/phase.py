@@ -35,7 +35,7 @@ options:
     description: The phase to plan (a declaration in C(plugins/module_utils/phases/)). Required without O(phases).
     type: str
     choices: [memory, resource_slices, hardware_profile, system_libs, runtimes, electron_apps, gpu_video, plasma,
-      kde_services, monitoring, rustdesk]
+      kde_services, monitoring, rustdesk, boot, startup, build_perf]
   phases:
     description:
       - Plan every phase of this list that is switched on for the host (C(nixperf_phase_<phase>), default true), in

@@ -12,7 +12,7 @@ from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhaseE
 
 ROOT = Path(__file__).resolve().parents[2]
 PHASES = ["memory", "resource_slices", "hardware_profile", "system_libs", "runtimes", "electron_apps", "gpu_video",
-          "plasma", "kde_services", "monitoring", "rustdesk"]
+          "plasma", "kde_services", "monitoring", "rustdesk", "boot", "startup", "build_perf"]
 SKYLAKE = {"cpu": {"vendor": "intel", "family": "skylake", "x86_64_level": 3, "cores": 4, "threads": 8},
            "memory": {"total_mib": 16384}, "gpu": {"vendor": "nvidia", "decode": ["h264"]}}
 

@@ -410,6 +410,15 @@ def test_session_variables_and_processes(fake):
     assert (res["status"], res["actual"]) == ("drift", "akonadiserver")
 
 
+def test_the_session_environment_is_plasmashells_even_when_kwin_started_first(fake):
+    env = chk_of(GPU, "gpu_video:env:LIBVA_DRIVER_NAME")
+    fake.process(1200, "kwin_wayland", environ={"HOME": "/home/mitsio"})
+    res = one(fake, env)
+    assert (res["status"], res["actual"]) == ("drift", "(unset)")  # kwin alone: its environment is the session's
+    fake.process(4242, "plasmashell", environ={"LIBVA_DRIVER_NAME": "nvidia"})
+    assert one(fake, env)["status"] == "ok"
+
+
 def test_kde_keys_through_the_real_kreadconfig(fake):
     tool = shutil.which("kreadconfig5")
     assert tool, "kreadconfig5 is required (Debian libkf5config-bin); `make test` installs it"
@@ -548,3 +557,47 @@ def test_lines_and_summary(fake):
 def test_unknown_probe_is_not_applicable(fake):
     res = one(fake, C.check("x", "y", "t", "nonsense", {}, 1, requires=()))
     assert res["status"] == "na" and "unknown probe" in res["reason"]
+
+
+# ---------------------------------------------------------------- session paths and the startup phase's read-only checks
+
+
+def test_session_variables_a_plan_predicts_as_paths_are_checked_as_paths_only():
+    from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw
+    from ansible_collections.nixperf.tuning.plugins.module_utils.phase import PhasePlan
+
+    home = {"home": {"sessionVariables": {"A": "1", "B": NixRaw('config.xdg.cacheHome + "/b"')}}}
+    got = by_id(C.checks(PhasePlan("x", None, home_config=home, derived={"session_paths": {"B": ".cache/b"}}),
+                         users=["mitsio"]))
+    assert sorted(got) == ["x:env:A:mitsio", "x:env:B:mitsio"]
+    assert (got["x:env:A:mitsio"]["probe"], got["x:env:A:mitsio"]["expected"]) == ("session_env", "1")
+    b = got["x:env:B:mitsio"]
+    assert (b["probe"], b["expected"], b["compare"], b["args"]) == (
+        "session_path", "$HOME/.cache/b", "eq", {"name": "B", "user": "mitsio", "path": ".cache/b"})
+    # without the prediction the Nix code is not applicable, as before
+    plain = by_id(C.checks(PhasePlan("x", None, home_config=home), users=["mitsio"]))
+    assert plain["x:env:B:mitsio"]["compare"] == "na" and "Nix code" in plain["x:env:B:mitsio"]["reason"]
+
+
+def test_startup_on_shoshin_in_one_run(fake):
+    checks = C.checks(plan("startup", SHOSHIN, xdg_cache_enable=True, cache_redirects_enable=True, cache_redirects=["npm"]),
+                      users=["mitsio"])
+    (fake.root / "home/mitsio/.npm/_cacache").mkdir(parents=True)
+    os.chown(fake.root / "home/mitsio", 1000, 1000)
+    fake.process(4242, "plasmashell", environ={"HOME": "/home/mitsio", "XDG_CACHE_HOME": "/home/mitsio/.cache",
+                                               "NPM_CONFIG_CACHE": "/home/mitsio/.cache/npm"})
+    fake.put("etc/ld-nix.so.preload", "/nix/store/x-mimalloc/lib/libmimalloc.so\n")
+    results = V.evaluate(fake.host(), checks)
+    assert [(r["id"], r["status"]) for r in results] == [
+        ("startup:env:NPM_CONFIG_CACHE:mitsio", "ok"), ("startup:env:XDG_CACHE_HOME:mitsio", "ok"),
+        ("startup:caches-outside:mitsio", "drift"), ("startup:ld-preload", "drift"), ("startup:ld-preload:mitsio", "ok")]
+    text = V.lines("shoshin", results)
+    assert text[2] == ("DRIFT startup          mitsio's known caches outside $HOME/.cache (XDG_CACHE_HOME): expected no "
+                       "known cache outside /home/mitsio/.cache, actual ~/.npm/_cacache (npm): left over from before "
+                       "NPM_CONFIG_CACHE=$HOME/.cache/npm, remove it")
+    assert text[3] == ("DRIFT startup          LD_PRELOAD of the system (preload lists, environment files, system profile "
+                       "wrappers): expected no LD_PRELOAD entry outside startup_ld_preload_allow, no missing preloaded "
+                       "file, actual /etc/ld-nix.so.preload: /nix/store/x-mimalloc/lib/libmimalloc.so, "
+                       "/etc/ld-nix.so.preload: /nix/store/x-mimalloc/lib/libmimalloc.so does not exist "
+                       "(read /etc/ld-nix.so.preload)")
+    assert text[-1] == "shoshin: 3 ok, 2 drift, 0 not applicable"

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Tuple
 from ansible_collections.nixperf.tuning.plugins.module_utils.compiler import cflag_list, cflags
 from ansible_collections.nixperf.tuning.plugins.module_utils.nix import NixRaw
 from ansible_collections.nixperf.tuning.plugins.module_utils.overlays import (
-    append_list, bootstrap_reason, overlay, override_attrs, package)
+    append_list, bootstrap_reason, bootstrap_refusal, overlay, override_attrs, package)
 from ansible_collections.nixperf.tuning.plugins.module_utils.phase import Inputs, Phase, PhasePlan, Setting
 
 STAGES = ("none", "home", "nixos")
@@ -109,15 +109,10 @@ def _names(inp: Inputs, name: str, value: Any) -> List[str]:
 
 
 def _refuse_bootstrap(inp: Inputs, names: List[str]) -> None:
-    refused = [n for n in names if TABLE[n].bootstrap]
-    if refused:
-        raise inp.fail(inp.prefix + "packages", "names %s, %s of stdenv's bootstrap: %s. An overlay on %s changes "
-                       "stdenv itself, so every package of the users' package set is rebuilt from source (hours). "
-                       "Set %sallow_bootstrap: true to accept that, or leave %s out"
-                       % (", ".join(refused), "a library" if len(refused) == 1 else "libraries",
-                          "; ".join("%s: %s" % (n, bootstrap_reason(n)) for n in refused),
-                          "it" if len(refused) == 1 else "them", inp.prefix,
-                          "it" if len(refused) == 1 else "them"))
+    # TABLE[n].bootstrap and overlays.bootstrap_reason agree (a unit test keeps them in step)
+    msg = bootstrap_refusal(names, inp.prefix, "the users' package set", ("library", "libraries"))
+    if msg:
+        raise inp.fail(inp.prefix + "packages", msg)
 
 
 def build_libs(inp: Inputs) -> PhasePlan:
