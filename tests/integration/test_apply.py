@@ -79,7 +79,7 @@ CONFIRM = 30
 # no configuration for; the home tests set one up and turn them back on.
 NO_HOME = dict(nixperf_phase_system_libs=False, nixperf_phase_runtimes=False, nixperf_phase_electron_apps=False,
                nixperf_phase_plasma=False, nixperf_phase_kde_services=False, nixperf_phase_rustdesk=False,
-               nixperf_phase_monitoring=False)
+               nixperf_phase_monitoring=False, nixperf_phase_startup=False)
 
 
 def actions(argvs):
@@ -326,6 +326,29 @@ def test_kernel_change_reports_reboot_required_without_rebooting(play, host):
     facts = [e["event_data"]["res"] for e in run.events if e.get("event") == "runner_on_ok"
              and e["event_data"].get("task") == "Export the reboot contract"]
     assert facts[0]["ansible_facts"]["nixos_apply_reboot_required"] is True
+
+
+def reboot_contract(run):
+    facts = [e["event_data"]["res"]["ansible_facts"] for e in run.events if e.get("event") == "runner_on_ok"
+             and e["event_data"].get("task") == "Export the reboot contract"]
+    assert len(facts) == 1
+    return facts[0]["nixos_apply_reboot_required"], facts[0]["nixos_apply_reboot_reasons"]
+
+
+def test_a_boot_phase_change_requires_a_reboot_and_says_why_without_rebooting(play, host):
+    assert play(limit="shoshin", env=host.env, **host.vars).rc == 0  # the local inventory's boot opt-ins
+    host.clear()
+    run = play(limit="shoshin", env=host.env, boot_quiet_enable=False, **host.vars)
+    assert run.rc == 0, run.failures()
+    assert actions(host.calls()) == ["dry-build", "build", "switch"]
+    assert reboot_contract(run) == (True, ["boot phase changed: %s/etc/nixos/nixperf/boot.nix" % host.root])
+    assert not [e for e in run.events if e["event_data"].get("task") == "Reboot into the new system"
+                and e.get("event") == "runner_on_ok"]
+    # a change of another phase alone needs no reboot
+    host.clear()
+    run = play(limit="shoshin", env=host.env, boot_quiet_enable=False, memory_swappiness=60, **host.vars)
+    assert run.rc == 0 and actions(host.calls()) == ["dry-build", "build", "switch"]
+    assert reboot_contract(run) == (False, [])
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """site.yml on the local inventory: idempotence, exact check mode, diff."""
 from __future__ import annotations
 
-from support import snapshot
+from support import eval_modules, snapshot
 
 HOSTS = ["shoshin", "kensho", "plasma-vm-01"]
-MODULES = ["default.nix", "gpu_video.nix", "hardware_profile.nix", "memory.nix", "profile", "resource_slices.nix",
-           "system_libs.nix"]
+MODULES = ["boot.nix", "build_perf.nix", "default.nix", "gpu_video.nix", "hardware_profile.nix", "memory.nix", "profile",
+           "resource_slices.nix", "system_libs.nix"]
 # the NixOS modules, default.nix, profile/hardware.nix and the user's home-manager modules with their
 # default.nix: system_libs, runtimes and electron_apps on workstations (and shoshin's opt-in monitoring aliases),
 # electron_apps alone on the VM (a VM's CPU model can change: no -march rebuilds there)
@@ -13,10 +13,13 @@ MODULES = ["default.nix", "gpu_video.nix", "hardware_profile.nix", "memory.nix",
 # (plasma.nix); kensho (direct backend) the chezmoi (3) and plasma-manager (2) alternatives; plasma-vm-01
 # (plasma-manager) its plasma / kde_services home modules, kde_services.nix (Akonadi), rustdesk.nix and the chezmoi
 # alternative (3)
-FILES = {"shoshin": 18, "kensho": 16, "plasma-vm-01": 16}  # the VM: and its VirtualMachine
-HOME = {"shoshin": ["default.nix", "electron_apps.nix", "monitoring.nix", "plasma.nix", "runtimes.nix", "system_libs.nix"],
-        "kensho": ["default.nix", "electron_apps.nix", "runtimes.nix", "system_libs.nix"],
-        "plasma-vm-01": ["default.nix", "electron_apps.nix", "kde_services.nix", "plasma.nix"]}
+# boot.nix and build_perf.nix (NixOS) and startup.nix (home) on every host: inert unless the inventory opts in (the
+# local inventory opts shoshin in, inventories/local/host_vars/shoshin.yml)
+FILES = {"shoshin": 21, "kensho": 19, "plasma-vm-01": 19}  # the VM: and its VirtualMachine
+HOME = {"shoshin": ["default.nix", "electron_apps.nix", "monitoring.nix", "plasma.nix", "runtimes.nix", "startup.nix",
+                    "system_libs.nix"],
+        "kensho": ["default.nix", "electron_apps.nix", "runtimes.nix", "startup.nix", "system_libs.nix"],
+        "plasma-vm-01": ["default.nix", "electron_apps.nix", "kde_services.nix", "plasma.nix", "startup.nix"]}
 VM_MODULES = ["kde_services.nix", "rustdesk.nix"]
 
 
@@ -47,11 +50,11 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert snapshot(play.build) == before
     # the summary callback: one line per host, then the totals
     assert "NIXPERF SUMMARY" in second.stdout
-    assert "3 hosts, 50 generated files, 0 changed" in second.stdout
-    assert "50 generated files, 50 changed" in first.stdout
+    assert "3 hosts, 59 generated files, 0 changed" in second.stdout
+    assert "59 generated files, 59 changed" in first.stdout
     assert "owned desktop keys: 0 set, 0 given back, 15 left to chezmoi / home-manager" in second.stdout
     home = play.build / "shoshin/home/mitsio/.config/home-manager/nixperf"
-    assert "imports = [\n    ./electron_apps.nix\n    ./monitoring.nix\n    ./plasma.nix\n    ./runtimes.nix\n    ./system_libs.nix\n  ];" in (
+    assert "imports = [\n    ./electron_apps.nix\n    ./monitoring.nix\n    ./plasma.nix\n    ./runtimes.nix\n    ./startup.nix\n    ./system_libs.nix\n  ];" in (
         home / "default.nix").read_text()
     assert "prev.openssl.overrideAttrs" in (home / "system_libs.nix").read_text()
     assert "prev.glibc" not in (play.build / "shoshin/etc/nixos/nixperf/system_libs.nix").read_text()  # stage home
@@ -123,6 +126,36 @@ def test_phase_switched_off_keeps_an_inert_module(play, nix):
     text = (play.build / "shoshin/etc/nixos/nixperf/memory.nix").read_text()
     assert "    default = false;" in text
     assert nix.parses(play.build / "shoshin/etc/nixos/nixperf/memory.nix")
+
+
+# the packages the generated modules name (the test module system reads a value's type to push lib.mkIf down)
+PKGS = '{ sccache = { outPath = "/nix/store/00000000000000000000000000000000-sccache-0.10.0"; name = "sccache"; }; }'
+
+
+def test_boot_startup_and_build_perf_are_inert_unless_the_inventory_opts_in(play, nix):
+    assert play().rc == 0
+    for host in ("kensho", "plasma-vm-01"):
+        nixos = play.build / host / "etc/nixos/nixperf"
+        for module in (nixos / "boot.nix", nixos / "build_perf.nix"):
+            config = eval_modules(nix, module, pkgs=PKGS)
+            assert list(config) == ["nixperf"], module  # only its own switches
+            switches = config["nixperf"][module.stem]
+            assert switches.pop("enable") is True and switches and all(v == {"enable": False} for v in switches.values())
+        # the home module's wiring against home-manager's xdg options: tests/unit/test_startup.py
+        startup = (play.build / host / "home/mitsio/.config/home-manager/nixperf/startup.nix").read_text()
+        assert startup.count("    default = false;") == 2 and nix.parses(play.build / host / "home/mitsio/.config"
+                                                                             "/home-manager/nixperf/startup.nix")
+    shoshin = play.build / "shoshin/etc/nixos/nixperf"
+    boot = eval_modules(nix, shoshin / "boot.nix")
+    assert boot["boot"]["kernelParams"] == ["nowatchdog"] and boot["boot"]["initrd"]["compressor"] == "lz4"
+    assert boot["systemd"]["services"] == {"NetworkManager-wait-online": {"enable": False}}
+    assert eval_modules(nix, shoshin / "build_perf.nix", pkgs=PKGS)["nix"]["settings"] == {
+        "cores": 4, "max-jobs": 2, "extra-sandbox-paths": ["/var/cache/ccache"]}
+    # one feature switched off from the command line: one file changes, and the feature's values are gone
+    off = play(limit="shoshin", boot_quiet_enable="false")
+    assert off.rc == 0 and off.changed_files == {"shoshin": [str(shoshin / "boot.nix")]}
+    boot = eval_modules(nix, shoshin / "boot.nix")
+    assert "consoleLogLevel" not in boot["boot"] and boot["nixperf"]["boot"]["quiet"] == {"enable": False}
 
 
 def test_role_on_its_own_writes_immediately(play, tmp_path):
