@@ -23,7 +23,8 @@ options:
   checks:
     description:
       - The checks, each a mapping with C(id), C(phase), C(title), C(probe) (sysctl, zram, cmdline, unit, session_env,
-        vainfo, processes, kconfig, toml, scope, generation, files, memory_used), C(args), C(expected), C(compare)
+        session_path, vainfo, processes, kconfig, toml, scope, caches_outside, ld_preload, generation, files,
+        memory_used), C(args), C(expected), C(compare)
         (eq, max, near, contains, na) and C(requires) (nixos, session, manifest, render_node, home:USER,
         program:NAME).
     type: list
