@@ -13,7 +13,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 export NIX_REMOTE ?= dummy://
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup nix kde run test bench generate unit integration nixpkgs molecule lint sanity clean
+.PHONY: help setup nix kde run test bench generate unit integration nixpkgs molecule lint lint-nix sanity clean
 
 help:
 	@echo "make run    set up (venv, pinned deps, nix-instantiate) and render every host into ./build/, then say how"
@@ -23,6 +23,8 @@ help:
 	@echo "            (make nixpkgs runs only with NIXPKGS=<nixpkgs checkout or folder with its lib/>)"
 	@echo "make generate  phase roles' defaults / argument specs / tasks from their declarations"
 	@echo "make bench  set up, then measure the performance targets: one table, JSON in benchmarks/results/"
+	@echo "make lint-nix  render ./build (make run), then nix-instantiate --parse every generated .nix, and nixfmt /"
+	@echo "            statix / deadnix where installed (LINT_NIX_PATHS=... lints more paths)"
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,7 +75,7 @@ run: setup
 	@echo "  (the same on this machine with the local inventory: ansible-playbook playbooks/validate.yml)"
 
 test: setup
-	$(MAKE) --no-print-directory unit integration nixpkgs molecule lint sanity
+	$(MAKE) --no-print-directory unit integration nixpkgs molecule lint lint-nix sanity
 
 # The performance targets (README, "Performance"): prints the table, writes benchmarks/results/latest.json.
 bench: setup
@@ -115,6 +117,10 @@ lint:
 	rm -rf .ansible/collections/ansible_collections/nixperf
 	$(BIN)/ansible-lint
 	$(BIN)/antsibull-changelog lint
+
+# The generated Nix of every host (scripts/lint_nix.sh): the parse is required, the linters run where installed.
+lint-nix: run
+	scripts/lint_nix.sh build $(LINT_NIX_PATHS)
 
 sanity:
 	scripts/sanity.sh

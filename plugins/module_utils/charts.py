@@ -5,7 +5,9 @@
 
 Each family's metrics are grouped horizontal bars (the first label above the second), one panel per unit; a target's
 bound is a dashed line across its metric, the value a reduction target asks of the second label a diamond on that
-label's bar, both in the verdict's colour and named, with the verdict, at the right of the panel.
+label's bar, both in the verdict's colour and named, with the verdict, at the right of the panel.  The compile family
+is a line chart instead (``compile_png``): the speedup of each label against the core count, the ideal linear
+scaling dashed, the efficiency target's line dotted in its verdict's colour.
 
 matplotlib is imported inside the functions (its object API and the Agg canvas, no pyplot and no global backend), so
 that importing this module never needs it; ``available()`` says whether it can be.  The same comparison gives the
@@ -23,6 +25,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.report import (
     chart_filename,
+    compile_cores,
     fmt_value,
 )
 
@@ -54,6 +57,8 @@ VALUE_SIZE = 8.0
 RIGHT_SIZE = 8.5
 MARK_PT = 9.0
 MARK_HALF_IN = MARK_PT / 2 / 72.0 + 0.02
+IDEAL_COLOR = "#555555"
+COMPILE_HEIGHT_IN = 5.6
 
 
 def available() -> Optional[str]:
@@ -239,9 +244,73 @@ def figure_png(comparison: Mapping[str, Any], family: Mapping[str, Any]) -> byte
     return buf.getvalue()
 
 
+def compile_png(comparison: Mapping[str, Any], family: Mapping[str, Any]) -> bytes:
+    """The compile family's chart as PNG bytes: speedup over one core against the core count, per label."""
+    import matplotlib
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    labels = (comparison["before"]["label"], comparison["after"]["label"])
+    rows = {r["metric"]: r for r in family["rows"]}
+    cores = compile_cores(family["rows"])
+    top = max(cores)
+    # the efficiency target as a line: speedup = efficiency x cores
+    slope = [(v["goal"] / 100.0, v) for v in comparison["verdicts"]
+             if v["metric"] == "compile.scaling_efficiency_pct" and v["goal"] is not None]
+    with matplotlib.style.context("default"), matplotlib.rc_context(RC):
+        fig = Figure(figsize=(WIDTH_IN, COMPILE_HEIGHT_IN), dpi=DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.subplots()
+        span = [1, top] if top > 1 else [1, 2]
+        handles: List[Any] = []
+        handles += ax.plot(span, span, linestyle=(0, (4, 2)), linewidth=1.8, color=IDEAL_COLOR,
+                           label="linear scaling (speedup = cores), the plan's expectation")
+        highest = float(span[1])
+        for factor, v in slope:
+            handles += ax.plot(span, [factor * x for x in span], linestyle=(0, (1, 1.5)), linewidth=2.4,
+                               color=VERDICT_COLORS[v["verdict"]],
+                               label="target: efficiency %s at the most cores (%s)" % (v["describe"], v["verdict"]))
+        for side, color, marker in (("before", BEFORE_COLOR, "o"), ("after", AFTER_COLOR, "s")):
+            points = [(n, rows["compile.cores_%d.speedup" % n][side]) for n in cores
+                      if rows.get("compile.cores_%d.speedup" % n, {}).get(side) is not None]
+            label = labels[0 if side == "before" else 1]
+            if not points:
+                handles.append(Line2D([], [], color=color, marker=marker, linestyle="none",
+                                      label="%s: not measured" % label))
+                continue
+            handles += ax.plot([p[0] for p in points], [p[1] for p in points], color=color, marker=marker,
+                               markersize=7, linewidth=2.2, label=label, zorder=5)
+            for n, speedup in points:
+                if n == 1:
+                    continue
+                eff = rows.get("compile.cores_%d.efficiency_pct" % n, {}).get(side)
+                text = fmt_value(speedup, "x") + ("" if eff is None else " (%s)" % fmt_value(eff, "%"))
+                ax.annotate(text, (n, speedup), xytext=(8, -16 if side == "before" else 9), textcoords="offset points",
+                            fontsize=VALUE_SIZE, color="black", zorder=6,
+                            bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9))
+                highest = max(highest, speedup)
+        ax.set_xticks(cores)
+        ax.set_xlim(0.5, span[1] + 0.5 + 0.12 * span[1])
+        ax.set_ylim(0, highest * 1.12)
+        ax.set_xlabel("cores (Nix's cores setting: NIX_BUILD_CORES of the builder)")
+        ax.set_ylabel("speedup over 1 core (x), higher is better")
+        ax.grid(color="#DDDDDD", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.spines["top"].set_visible(False)
+        ax.spines["right"].set_visible(False)
+        ax.legend(handles=handles, loc="upper left", frameon=False, handlelength=3.0)
+        fig.suptitle("%s: %s, %s vs %s" % (comparison["host"], family["title"], labels[0], labels[1]), fontweight="bold")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, facecolor="white")
+    return buf.getvalue()
+
+
 def render_bytes(comparison: Mapping[str, Any]) -> Dict[str, bytes]:
     """Family name -> PNG bytes, for every family with data."""
-    return {family["name"]: figure_png(comparison, family) for family in comparison["families"] if family["rows"]}
+    return {family["name"]: (compile_png if family["name"] == "compile" and compile_cores(family["rows"]) else figure_png)(
+        comparison, family) for family in comparison["families"] if family["rows"]}
 
 
 def render(comparison: Mapping[str, Any], out_dir: str) -> Dict[str, str]:

@@ -8,7 +8,7 @@ flat mapping of dotted names to numbers (``memory.used_mib``, ``startup.konsole.
 number cannot say (top processes, boot blame, start-up samples, what could not be measured and why).
 
 ``compare`` lines up two snapshots of one host: one row per metric found in either (families memory, zram, pressure,
-cpu, slices, boot, startup, gpu, then any other), and one verdict per target of the plans that applies to the host
+cpu, slices, boot, startup, compile, gpu, then any other), and one verdict per target of the plans that applies to the host
 (``targets.TARGETS``) and per metric it speaks of.  ``markdown`` writes the report.  Everything here is pure and
 deterministic: the same snapshots give the same text, byte for byte (no current time, sorted everywhere).
 The charts are drawn by ``charts.py`` from the same comparison.
@@ -37,6 +37,7 @@ FAMILIES: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
     ("slices", "Slices (cgroup memory)", ("slice.",)),
     ("boot", "Boot", ("boot.",)),
     ("startup", "Program start-up", ("startup.",)),
+    ("compile", "Compile scaling", ("compile.",)),
     ("gpu", "GPU", ("gpu.",)),
     ("other", "Other metrics", ()),
 )
@@ -53,9 +54,13 @@ ORDER = (
     "boot.critical_chain_s",
     "gpu.util_pct", "gpu.memory_used_mib",
 )
-# Lower is better for every metric but these; for the neutral ones a change is neither better nor worse.
+# Lower is better for every metric but these (and a build's speedup and parallel efficiency: ``higher_is_better``);
+# for the neutral ones a change is neither better nor worse.
 HIGHER_IS_BETTER = frozenset(("zram.ratio", "memory.available_mib"))
-NEUTRAL = frozenset(("memory.total_mib",))
+HIGHER_IS_BETTER_SUFFIXES = (".speedup", "efficiency_pct")
+NEUTRAL = frozenset(("memory.total_mib", "compile.max_cores"))
+# compile.cores_<N>.<what>: one core count's median build time, speedup and efficiency (module_utils/snapshot.py).
+COMPILE_CORES = re.compile(r"compile\.cores_([0-9]+)\.(wall_s|speedup|efficiency_pct)\Z")
 
 # Decimals per unit in the report: MiB and per cent 1, seconds 2, milliseconds 0, ratios 2; pressure stall
 # averages 2, as the kernel writes them (0.12 and 0.05 would both read 0.1).
@@ -84,9 +89,13 @@ def family_of(metric: str) -> str:
     return "other"
 
 
+def higher_is_better(metric: str) -> bool:
+    return metric in HIGHER_IS_BETTER or metric.endswith(HIGHER_IS_BETTER_SUFFIXES)
+
+
 def unit_of(metric: str) -> str:
     """The unit a metric's name says: ``_mib`` MiB, ``_pct`` / ``.pct`` / ``psi.*`` per cent, ``_s`` s, ``_ms`` ms,
-    ``ratio`` x; "" when the name says none."""
+    ``ratio`` and ``.speedup`` x; "" when the name says none."""
     if metric.endswith("_mib"):
         return "MiB"
     if metric.endswith("_pct") or metric.endswith(".pct") or metric.startswith("psi."):
@@ -95,7 +104,7 @@ def unit_of(metric: str) -> str:
         return "ms"
     if metric.endswith("_s"):
         return "s"
-    if metric.endswith("ratio"):
+    if metric.endswith("ratio") or metric.endswith(".speedup"):
         return "x"
     return ""
 
@@ -179,6 +188,21 @@ def _check_details(where: str, details: Any) -> Dict[str, Any]:
     slices = details.get("slices") or {}
     if not isinstance(slices, Mapping) or not all(_number(v) for v in slices.values()):
         raise bad("slices", "a mapping unit -> MiB")
+    build = details.get("compile")
+    if build is not None:
+        if not isinstance(build, Mapping):
+            raise bad("compile", "a mapping (installable, file, threads, cores, runs_s, nondeterministic)")
+        for key in ("installable", "file"):
+            if build.get(key) is not None and not isinstance(build[key], str):
+                raise bad("compile.%s" % key, "text")
+        runs = build.get("runs_s") or {}
+        if not isinstance(runs, Mapping) or not all(isinstance(k, str) and k.isdigit() for k in runs):
+            raise bad("compile.runs_s", "a mapping core count -> [seconds]")
+        for cores, samples in runs.items():
+            if not isinstance(samples, (list, tuple)) or not all(_number(x) for x in samples):
+                raise bad("compile.runs_s.%s" % cores, "a list of numbers")
+        if build.get("nondeterministic") not in (None, True, False):
+            raise bad("compile.nondeterministic", "true or false")
     return dict(details)
 
 
@@ -237,15 +261,18 @@ def load_snapshot(path: str, host: Optional[str] = None, label: Optional[str] = 
 # ---------------------------------------------------------------------------------------------------- comparison
 
 
-def _sort_key(metric: str) -> Tuple[int, str]:
-    return (ORDER.index(metric) if metric in ORDER else len(ORDER), metric)
+def _sort_key(metric: str) -> Tuple[int, int, str]:
+    """Known metrics in ORDER, then by name; a build's core counts by number (2 before 12)."""
+    match = COMPILE_CORES.match(metric)
+    cores = int(match.group(1)) if match else 0
+    return (ORDER.index(metric) if metric in ORDER else len(ORDER), cores, metric)
 
 
 def _row(metric: str, before: Optional[float], after: Optional[float]) -> Dict[str, Any]:
     unit, digits = unit_of(metric), digits_of(metric)
     row: Dict[str, Any] = dict(metric=metric, family=family_of(metric), unit=unit, digits=digits, before=before,
                                after=after, delta=None, delta_pct=None, change=None,
-                               higher_is_better=metric in HIGHER_IS_BETTER)
+                               higher_is_better=higher_is_better(metric))
     if before is None or after is None:
         return row
     row["delta"] = after - before
@@ -450,12 +477,7 @@ def markdown(comparison: Mapping[str, Any], charts: Optional[Mapping[str, str]] 
     out += ["", "Host: %s." % _host_kind(comparison), ""]
 
     out += ["## Targets", "", "%s." % comparison["summary"], ""]
-    rows = []
-    for v in comparison["verdicts"]:
-        unit, digits = v["unit"], v["digits"]
-        rows.append(["%s %s" % (v["title"], v["describe"]), v["metric"], fmt_value(v["before"], unit, digits),
-                     fmt_value(v["after"], unit, digits), "**%s**: %s" % (v["verdict"], v["why"]), v["source"]])
-    out += _table(["Target", "Metric", labels[0], labels[1], "Verdict", "Source in the plans"], "llrrll", rows)
+    out += _verdict_table(comparison["verdicts"], labels)
     if comparison["skipped"]:
         out += ["", "Not set for this host: %s." % ", ".join(
             "%s (%s hosts)" % (s["title"], s["hosts"]) for s in comparison["skipped"])]
@@ -465,6 +487,9 @@ def markdown(comparison: Mapping[str, Any], charts: Optional[Mapping[str, str]] 
         out += ["## %s" % family["title"], ""]
         if family["name"] in charts:
             out += ["![%s: %s, %s vs %s](%s)" % (family["title"], host, labels[0], labels[1], charts[family["name"]]), ""]
+        if family["name"] == "compile":
+            out += _compile(comparison, family, labels)
+            continue
         out += _table(["Metric", labels[0], labels[1], "Change"], "lrrl",
                       [[r["metric"], fmt_value(r["before"], r["unit"], r["digits"]), fmt_value(r["after"], r["unit"], r["digits"]),
                         _change(r, labels)] for r in family["rows"]])
@@ -496,6 +521,77 @@ def markdown(comparison: Mapping[str, Any], charts: Optional[Mapping[str, str]] 
     else:
         out.append("Everything was measured at both labels.")
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _verdict_row(v: Mapping[str, Any]) -> List[Any]:
+    unit, digits = v["unit"], v["digits"]
+    return ["%s %s" % (v["title"], v["describe"]), v["metric"], fmt_value(v["before"], unit, digits),
+            fmt_value(v["after"], unit, digits), "**%s**: %s" % (v["verdict"], v["why"]), v["source"]]
+
+
+def _verdict_table(verdicts: Sequence[Mapping[str, Any]], labels: Tuple[str, str]) -> List[str]:
+    return _table(["Target", "Metric", labels[0], labels[1], "Verdict", "Source in the plans"], "llrrll",
+                  [_verdict_row(v) for v in verdicts])
+
+
+def compile_cores(rows: Sequence[Mapping[str, Any]]) -> List[int]:
+    """The core counts a family's rows (or any metric names' rows) measured a build at, ascending."""
+    return sorted({int(m.group(1)) for m in (COMPILE_CORES.match(r["metric"]) for r in rows) if m})
+
+
+def _compile(comparison: Mapping[str, Any], family: Mapping[str, Any], labels: Tuple[str, str]) -> List[str]:
+    """The compile family: per core count the median build time, speedup and efficiency of both labels, the
+    verdicts of the compile targets, what was built, and the runs behind the medians."""
+    rows = {r["metric"]: r for r in family["rows"]}
+    empty = dict(before=None, after=None, unit="", digits=None, change=None, delta=None, delta_pct=None)
+
+    def cell(cores: int, what: str, side: str) -> str:
+        row = rows.get("compile.cores_%d.%s" % (cores, what), empty)
+        return fmt_value(row[side], row["unit"], row["digits"])
+
+    table = []
+    for cores in compile_cores(family["rows"]):
+        wall = rows.get("compile.cores_%d.wall_s" % cores)
+        table.append([cores] + [cell(cores, what, side) for side in ("before", "after")
+                                for what in ("wall_s", "speedup", "efficiency_pct")]
+                     + [_change(wall, labels) if wall else ""])
+    out = ["Median wall time of `nix build --rebuild` of the same derivation with `--option cores N`; speedup = time "
+           "at 1 core / time at N cores, efficiency = speedup / N (100 % is the plan's linear scaling).", ""]
+    out += _table(["Cores", labels[0], "Speedup", "Efficiency", labels[1], "Speedup", "Efficiency", "Change"],
+                  "rrrrrrrl", table)
+    verdicts = [v for v in comparison["verdicts"] if v["metric"].startswith("compile.")]
+    if verdicts:
+        out += ["", "Against the plan (Amdahl's law: the serial unpack, configure, install and fixup phases keep a "
+                "whole derivation under 100 %):", ""]
+        out += _verdict_table(verdicts, labels)
+    notes = []
+    built = [(side["label"], side["details"].get("compile") or {}) for side in (comparison["before"], comparison["after"])]
+    what = {label: (b.get("installable"), b.get("file")) for label, b in built if b.get("installable")}
+    if len(set(what.values())) == 1:
+        installable, path = next(iter(what.values()))
+        notes.append("Built: `%s`%s at %s." % (installable, " of `%s`" % path if path else "", " and ".join(what)))
+    elif what:
+        notes.append("Built: %s; different derivations, their times do not compare." % ", ".join(
+            "`%s`%s at %s" % (i, " of `%s`" % f if f else "", label) for label, (i, f) in what.items()))
+    threads = {label: b["threads"] for label, b in built if b.get("threads")}
+    if len(set(threads.values())) == 1:
+        notes.append("CPU threads of the host: %s." % next(iter(threads.values())))
+    elif threads:
+        notes.append("CPU threads of the host: %s." % ", ".join("%s at %s" % (n, label) for label, n in threads.items()))
+    differing = [label for label, b in built if b.get("nondeterministic")]
+    if differing:
+        notes.append("At %s a rebuild's output differed from the first build (Nix: \"may not be deterministic\"): "
+                     "the times stand, the derivation is not reproducible." % " and ".join(differing))
+    if notes:
+        out += [""] + [" ".join(notes)]
+    runs = []
+    for label, b in built:
+        for cores in sorted((b.get("runs_s") or {}), key=int):
+            runs.append([cores, label, ", ".join(fmt_number(x, "s") for x in b["runs_s"][cores])])
+    if runs:
+        out += ["", "Runs behind the medians (s):", ""] + _table(["Cores", "Label", "Runs"], "rll",
+                                                                 sorted(runs, key=lambda r: int(r[0])))
+    return out + [""]
 
 
 def _startup_runs(comparison: Mapping[str, Any], labels: Tuple[str, str]) -> List[str]:

@@ -21,7 +21,16 @@ metrics                         source
 ``boot.*``                      ``systemd-analyze time`` / ``blame`` / ``critical-chain``
 ``startup.<prog>.{cold,warm}_ms``  the program run N times (median); cold after dropping the page cache
 ``gpu.*``                       ``nvidia-smi``, else amdgpu's ``gpu_busy_percent``
+``compile.*``                   ``nix build --rebuild`` of one derivation per core count (only when asked)
 ==============================  ==========================================================================
+
+The compile section (``compile_scaling``) builds the asked installable once (not timed: ``--rebuild`` needs its
+outputs valid), then rebuilds that same derivation with ``--option cores N`` for every core count, ``runs`` times
+each, and keeps the medians: ``compile.cores_<N>.wall_s``, ``.speedup`` (t(1) / t(N)), ``.efficiency_pct``
+(speedup / N, 100 % being linear scaling) and, at the most cores measured, ``compile.scaling_efficiency_pct`` and
+``compile.max_cores``.  ``--rebuild`` rebuilds only the derivation named, never its dependencies (Nix builds the
+inputs of a checked derivation in normal mode: src/libstore/build/derivation-goal.cc), so the installable should be
+one that compiles: a system's ``toplevel`` only links files together.
 """
 from __future__ import annotations
 
@@ -29,7 +38,7 @@ import os
 import statistics
 import subprocess
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.nixperf.tuning.plugins.module_utils.probes import (
     ProbeError, parse_analyze_blame, parse_analyze_time, parse_cpu_stat, parse_critical_chain, parse_mm_stat,
@@ -153,6 +162,17 @@ def cpu(host: Host, names: Sequence[str], window: float, metrics: Dict[str, floa
         metrics["cpu.compositor.pct"] = round(compositor, 1)
 
 
+def _first_line(rc: int, out: str, err: str) -> str:
+    """Why a command failed, in one line: the first line it wrote to stderr (systemd's tools put the reason there:
+    "Bootup is not yet finished ...", "System has not been booted with systemd as init system (PID 1). Can't
+    operate."), else to stdout, else its exit status."""
+    for text in (err, out):
+        lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+        if lines:
+            return lines[0]
+    return "exit status %d" % rc
+
+
 def boot(host: Host, metrics: Dict[str, float], details: Dict[str, Any], unavailable: Dict[str, str]) -> None:
     analyze = host.which("systemd-analyze")
     if not analyze:
@@ -161,7 +181,7 @@ def boot(host: Host, metrics: Dict[str, float], details: Dict[str, Any], unavail
     rc, out, err = host.run([analyze, "time"], None)
     try:
         if rc != 0:
-            raise ProbeError((err.strip() or out.strip() or "exit status %d" % rc).splitlines()[0])
+            raise ProbeError(_first_line(rc, out, err))
         parsed = parse_analyze_time(out)
     except ProbeError as exc:
         unavailable["boot"] = "systemd-analyze time: %s" % exc
@@ -170,18 +190,23 @@ def boot(host: Host, metrics: Dict[str, float], details: Dict[str, Any], unavail
         if key in parsed:
             metrics["boot." + key] = round(parsed[key], 3)
     rc, out, err = host.run([analyze, "blame", "--no-pager"], None)
-    if rc == 0:
+    try:
+        if rc != 0:
+            raise ProbeError(_first_line(rc, out, err))
         details["blame"] = [[unit, round(sec, 3)] for unit, sec in parse_analyze_blame(out)[:20]]
-    else:
-        unavailable["boot.blame"] = "systemd-analyze blame: %s" % (err.strip() or "exit status %d" % rc)
+    except ProbeError as exc:
+        unavailable["boot.blame"] = "systemd-analyze blame: %s" % exc
     rc, out, err = host.run([analyze, "critical-chain", "--no-pager"], None)
-    chain = parse_critical_chain(out) if rc == 0 else []
-    if chain and chain[0].get("at_s") is not None:
+    try:
+        if rc != 0:
+            raise ProbeError(_first_line(rc, out, err))
+        chain = parse_critical_chain(out)
+        if not chain or chain[0].get("at_s") is None:
+            raise ProbeError("no chain printed" if not chain else "%s has no activation time" % chain[0]["unit"])
         details["critical_chain"] = chain
         metrics["boot.critical_chain_s"] = round(chain[0]["at_s"], 3)
-    else:
-        unavailable["boot.critical_chain"] = "systemd-analyze critical-chain: %s" % (
-            err.strip() or "no chain printed")
+    except ProbeError as exc:
+        unavailable["boot.critical_chain"] = "systemd-analyze critical-chain: %s" % exc
 
 
 def drop_caches(host: Host) -> Optional[str]:
@@ -247,6 +272,118 @@ def startup(host: Host, programs: Sequence[Dict[str, Any]], runs: int, cold: boo
         details["startup"] = out
 
 
+# The Nix command line (src/nix/build.cc: --rebuild is build mode "check", --no-link; every setting is also
+# --option NAME VALUE, and --max-jobs is the max-jobs setting: src/libstore/include/nix/store/worker-settings.hh).
+# "cores" is NIX_BUILD_CORES in the builder (nix.conf(5)); nixpkgs' stdenv passes it to make as -j only when the
+# derivation enables parallel building (pkgs/stdenv/generic/setup.sh, buildPhase; the cmake hook enables it).  The
+# daemon applies a client's cores for every user, trusted or not (ClientSettings in src/libstore/daemon.cc).
+NIX_FEATURES = ["--extra-experimental-features", "nix-command flakes"]
+# nix-store(1), special exit codes: 104, the build succeeded in check mode but its output is not binary reproducible
+# (Nix's NotDeterministic error, "derivation '...' may not be deterministic: output '...' differs").
+NOT_DETERMINISTIC = 104
+NOT_DETERMINISTIC_TEXT = "may not be deterministic"
+TAIL_LINES = 10
+BuildRunner = Callable[[Sequence[str], float], Tuple[int, str, float]]
+
+
+def cpu_threads() -> int:
+    """The CPU threads this process may run on (its affinity mask where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def core_counts(asked: Sequence[int], threads: int) -> List[int]:
+    """The core counts to time: ``asked``, else 1, half the CPU threads and all of them; 1 always (the reference of
+    the speedup), each once, ascending."""
+    counts = [int(n) for n in asked] if asked else [1, threads // 2, threads]
+    return sorted({max(1, n) for n in counts} | {1})
+
+
+def build_argv(nix: str, installable: str, build_file: Optional[str], cores: Optional[int]) -> List[str]:
+    """``nix build`` of ``installable`` (an attribute path of ``build_file`` when one is given) without a result
+    link; with ``cores``, a forced rebuild of the same derivation with that many cores and one build job."""
+    argv = [nix] + NIX_FEATURES + ["build", "--no-link"]
+    if cores is not None:
+        argv += ["--rebuild", "--max-jobs", "1", "--option", "cores", str(cores)]
+    if build_file:
+        argv += ["--file", build_file]
+    return argv + [installable]
+
+
+def run_build(argv: Sequence[str], timeout: float) -> Tuple[int, str, float]:
+    """One build: (exit status, its error output, wall seconds by the monotonic clock).  ProbeError when it cannot
+    start or still runs after ``timeout`` seconds (it is stopped then)."""
+    began = time.monotonic()
+    try:
+        proc = subprocess.run(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ProbeError("%s: still running after %g s (the build timeout), stopped" % (" ".join(argv), timeout)) from None
+    except OSError as exc:
+        raise ProbeError("%s: %s" % (argv[0], exc)) from None
+    return proc.returncode, proc.stderr.decode("utf-8", "replace"), time.monotonic() - began
+
+
+def _tail(text: str, lines: int = TAIL_LINES) -> str:
+    """The last ``lines`` non-empty lines of a command's error output, one line (`` / `` between)."""
+    kept = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return " / ".join(kept[-lines:]) or "no error output"
+
+
+def compile_scaling(host: Host, installable: str, build_file: Optional[str], cores: Sequence[int], runs: int,
+                    timeout: float, metrics: Dict[str, float], details: Dict[str, Any], unavailable: Dict[str, str],
+                    threads: Optional[int] = None, builder: BuildRunner = run_build) -> None:
+    """Time forced rebuilds of one derivation per core count; see the module's docstring.  Any failed build leaves
+    the section unavailable (with the tail of Nix's error output): times of a build that did not finish say nothing."""
+    nix = host.which("nix")
+    if not nix:
+        unavailable["compile"] = "nix not found"
+        return
+    threads = threads or cpu_threads()
+    counts = core_counts(cores, threads)
+    what = "%s of %s" % (installable, build_file) if build_file else installable
+    samples: Dict[str, List[float]] = {}
+    nondeterministic = False
+    try:
+        rc, err, _seconds = builder(build_argv(nix, installable, build_file, None), timeout)
+        if rc != 0:
+            unavailable["compile"] = "nix build %s (before the timed rebuilds) exited %d: %s" % (what, rc, _tail(err))
+            return
+        for n in counts:
+            argv = build_argv(nix, installable, build_file, n)
+            for _run in range(runs):
+                rc, err, seconds = builder(argv, timeout)
+                differs = rc == NOT_DETERMINISTIC or (rc != 0 and NOT_DETERMINISTIC_TEXT in err)
+                if rc != 0 and not differs:
+                    unavailable["compile"] = "nix build --rebuild %s with %d core%s exited %d: %s" % (
+                        what, n, "" if n == 1 else "s", rc, _tail(err))
+                    return
+                nondeterministic = nondeterministic or differs
+                samples.setdefault(str(n), []).append(round(seconds, 3))
+    except ProbeError as exc:
+        unavailable["compile"] = str(exc)
+        return
+    medians = {n: statistics.median(samples[str(n)]) for n in counts}
+    for n in counts:
+        metrics["compile.cores_%d.wall_s" % n] = round(medians[n], 3)
+        if medians[n] > 0 and medians[1] > 0:
+            speedup = medians[1] / medians[n]
+            metrics["compile.cores_%d.speedup" % n] = round(speedup, 3)
+            metrics["compile.cores_%d.efficiency_pct" % n] = round(100.0 * speedup / n, 1)
+    top = counts[-1]
+    if top == 1:
+        unavailable["compile.scaling"] = "1 core is the only count (the host has %d CPU thread%s): no scaling" % (
+            threads, "" if threads == 1 else "s")
+    elif "compile.cores_%d.efficiency_pct" % top in metrics:
+        metrics["compile.scaling_efficiency_pct"] = metrics["compile.cores_%d.efficiency_pct" % top]
+        metrics["compile.max_cores"] = top
+    else:
+        unavailable["compile.scaling"] = "a build took no measurable time: no speedup"
+    details["compile"] = {"installable": installable, "file": build_file, "threads": threads, "cores": counts,
+                          "runs": runs, "runs_s": samples, "nondeterministic": nondeterministic}
+
+
 def gpu(host: Host, metrics: Dict[str, float], unavailable: Dict[str, str]) -> None:
     smi = host.which("nvidia-smi")
     if smi:
@@ -290,8 +427,13 @@ def take(host: Host, name: str, label: str, taken: str, guest: Optional[bool] = 
          processes: Sequence[str] = DEFAULT_PROCESSES, window: float = 30.0, programs: Sequence[Dict[str, Any]] = (),
          runs: int = 5, cold: bool = False, timeout: float = 60.0, top: int = 15,
          sleep: Callable[[float], None] = time.sleep,
-         timer: Callable[[Sequence[str], float], float] = time_run) -> Dict[str, Any]:
-    """The whole snapshot: every section, what failed in one never stopping the others."""
+         timer: Callable[[Sequence[str], float], float] = time_run,
+         build: Optional[Dict[str, Any]] = None, builder: BuildRunner = run_build,
+         threads: Optional[int] = None) -> Dict[str, Any]:
+    """The whole snapshot: every section, what failed in one never stopping the others.
+
+    ``build`` asks for the compile section: ``installable``, and optionally ``file``, ``cores`` (a list), ``runs``
+    (default 3) and ``timeout`` (seconds per build, default 3600); None leaves it out (listed as not asked for)."""
     metrics: Dict[str, float] = {}
     details: Dict[str, Any] = {}
     unavailable: Dict[str, str] = {}
@@ -312,6 +454,13 @@ def take(host: Host, name: str, label: str, taken: str, guest: Optional[bool] = 
     section("top_processes", lambda: details.__setitem__("top_processes", top_processes(host, top)))
     section("cpu", lambda: cpu(host, processes, window, metrics, unavailable, sleep))
     section("startup", lambda: startup(host, programs, runs, cold, timeout, metrics, details, unavailable, timer))
+    # the builds last: they load every CPU
+    if build:
+        section("compile", lambda: compile_scaling(
+            host, build["installable"], build.get("file"), build.get("cores") or (), int(build.get("runs") or 3),
+            float(build.get("timeout") or 3600), metrics, details, unavailable, threads, builder))
+    else:
+        unavailable["compile"] = "not asked for (benchmark_build names what to build)"
     details["unavailable"] = unavailable
     return {"schema": SCHEMA, "host": name, "label": label, "taken": taken, "system": system(host, guest),
             "metrics": dict(sorted(metrics.items())), "details": details}

@@ -11,7 +11,7 @@ version_added: 0.2.0
 description:
   - Reads the snapshots C(<reports_dir>/<host>/<before>.json) and C(<reports_dir>/<host>/<after>.json) (schema 1,
     written by C(playbooks/benchmark.yml)) and compares them metric by metric, in families (memory, zram, pressure,
-    cpu, slices, boot, startup, gpu, then any other metric).
+    cpu, slices, boot, startup, gpu, compile, then any other metric).
   - Gives one verdict per target of the plans (declared once, in the collection's C(module_utils/targets.py)) that
     applies to the host and per metric it speaks of - V(met), V(missed) or V(unknown) with the reason (a metric not
     measured, and why the snapshot says it could not be).
@@ -121,7 +121,7 @@ summary:
   description: How many targets were met, missed and unknown.
   returned: success
   type: str
-  sample: 7 met, 3 missed, 0 unknown
+  sample: 7 met, 3 missed, 1 unknown
 changed_files:
   description: The files written or removed (or that would be in check mode).
   returned: success

@@ -20,6 +20,16 @@ description:
     O(programs) run O(runs) times after a warm-up (median), and with O(cold) as often after dropping the page cache."
   - "GPU: C(nvidia-smi), else amdgpu's C(gpu_busy_percent). Whatever cannot be measured is listed under
     C(details.unavailable) with the reason; nothing is made up."
+  - "Compile scaling, only with O(build): C(nix build --no-link) of the installable once (not timed:
+    C(--rebuild) needs its outputs built), then C(nix build --rebuild --max-jobs 1 --option cores N) of the same
+    derivation O(build_runs) times per core count of O(build_cores), wall time by the monotonic clock, the median
+    kept: C(compile.cores_<N>.wall_s), C(.speedup) (time at 1 core / time at N), C(.efficiency_pct)
+    (speedup / N; 100 is linear scaling) and, at the most cores, C(compile.scaling_efficiency_pct)."
+  - "C(--rebuild) rebuilds the named derivation only, never its dependencies, and C(cores) reaches the builder as
+    C(NIX_BUILD_CORES), which nixpkgs passes to make / ninja only when the derivation builds in parallel: name a
+    package that compiles (a system's C(toplevel) only links files). A failed build leaves the section
+    unavailable with the tail of Nix's error output; output that differs from the first build (not reproducible)
+    is noted in C(details.compile.nondeterministic), its time kept."
 author:
   - nixperf.tuning contributors (@nixperf)
 extends_documentation_fragment:
@@ -70,10 +80,37 @@ options:
     description: Prefix of every path read (V(/) on a real host).
     type: path
     default: /
+  build:
+    description:
+      - What the compile benchmark builds, as C(nix build) takes it; none (the default) leaves the section out.
+      - An installable (V(nixpkgs#zstd), V(/etc/nixos#nixosConfigurations.shoshin.config.system.build.toplevel);
+        a relative flake path is relative to the module's working directory on the host, so give it absolute), or
+        with O(build_file) an attribute path of that file.
+    type: str
+  build_file:
+    description: A Nix file whose attribute O(build) names (C(nix build --file)).
+    type: path
+  build_cores:
+    description:
+      - Core counts (Nix's C(cores) setting) to time the rebuild with, each at least 1; 1 is always added (it is
+        the reference of the speedup).
+      - Empty (the default) takes 1, half the host's CPU threads and all of them.
+    type: list
+    elements: int
+    default: []
+  build_runs:
+    description: Timed rebuilds per core count (the median is kept).
+    type: int
+    default: 3
+  build_timeout:
+    description: Seconds one build may take; a build past it is stopped and the section is unavailable.
+    type: float
+    default: 3600
 attributes:
   check_mode:
     support: full
-    details: Measures as in a normal run, but never drops the page cache (no cold starts in check mode).
+    details: Measures as in a normal run, but never drops the page cache (no cold starts) and builds nothing (no
+      compile section) in check mode.
   diff_mode:
     support: none
   platform:
@@ -89,6 +126,15 @@ EXAMPLES = r"""
     programs:
       - {name: git, argv: [git, --version]}
   register: snap
+
+- name: The same, with the compile benchmark (zstd builds with cmake, in parallel) at 1, 4 and 8 cores
+  nixperf.tuning.benchmark_snapshot:
+    host: "{{ inventory_hostname }}"
+    label: optimized
+    build: nixpkgs#zstd
+    build_cores: [1, 4, 8]
+    build_runs: 3
+  register: snap
 """
 
 RETURN = r"""
@@ -100,7 +146,9 @@ snapshot:
     schema: 1
     host: shoshin
     label: baseline
-    metrics: {memory.used_mib: 3712.4, cpu.compositor.pct: 14.2, boot.total_s: 20.142}
+    metrics: {memory.used_mib: 3712.4, cpu.compositor.pct: 14.2, boot.total_s: 20.142, compile.cores_1.wall_s: 96.412,
+              compile.cores_8.wall_s: 17.905, compile.cores_8.speedup: 5.385, compile.cores_8.efficiency_pct: 67.3,
+              compile.scaling_efficiency_pct: 67.3, compile.max_cores: 8}
 summary:
   description: A one-line digest (metrics measured, unavailable ones).
   returned: always
@@ -133,6 +181,11 @@ def main() -> None:
             timeout=dict(type="float", default=60.0),
             top=dict(type="int", default=15),
             root=dict(type="path", default="/"),
+            build=dict(type="str"),
+            build_file=dict(type="path"),
+            build_cores=dict(type="list", elements="int", default=[]),
+            build_runs=dict(type="int", default=3),
+            build_timeout=dict(type="float", default=3600.0),
         ),
         supports_check_mode=True,
     )
@@ -149,6 +202,16 @@ def main() -> None:
             module.fail_json(msg="each of programs needs a name ([A-Za-z0-9._-]) and argv (a non-empty list of "
                              "strings); got %r" % (prog,))
 
+    if p["build_file"] and not p["build"]:
+        module.fail_json(msg="build_file needs build: the attribute path of the file to build")
+    if p["build_runs"] < 1 or p["build_timeout"] <= 0 or any(n < 1 for n in p["build_cores"]):
+        module.fail_json(msg="build_runs must be >= 1, build_timeout > 0 and every build_cores >= 1; got %d, %s, %s" % (
+            p["build_runs"], p["build_timeout"], p["build_cores"]))
+    build = None
+    if p["build"] and not module.check_mode:
+        build = dict(installable=p["build"], file=p["build_file"], cores=p["build_cores"], runs=p["build_runs"],
+                     timeout=p["build_timeout"])
+
     def runner(argv: Sequence[str], env: Optional[Dict[str, str]]) -> Tuple[int, str, str]:
         return run(module, argv, env=env, timeout=int(p["timeout"]) + 1)
 
@@ -159,9 +222,11 @@ def main() -> None:
     taken = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     snap = take(host, p["host"], p["label"], taken, guest=p["guest"], processes=p["processes"], window=p["window"],
                 programs=p["programs"], runs=p["runs"], cold=p["cold"] and not module.check_mode,
-                timeout=p["timeout"], top=p["top"])
+                timeout=p["timeout"], top=p["top"], build=build)
     if p["cold"] and module.check_mode:
         snap["details"]["unavailable"]["startup.cold"] = "check mode: the page cache is not dropped"
+    if p["build"] and module.check_mode:
+        snap["details"]["unavailable"]["compile"] = "check mode: nothing is built"
     missing = len(snap["details"]["unavailable"])
     module.exit_json(changed=False, snapshot=snap, summary="%s %s: %d metrics, %d unavailable (%s)" % (
         p["host"], p["label"], len(snap["metrics"]), missing, ", ".join(sorted(snap["details"]["unavailable"]))))

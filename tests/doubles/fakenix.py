@@ -24,6 +24,9 @@ nixos-rebuild then fails as nixos-rebuild-ng does (exit 1, naming the command an
 $ROOT/state/system-health (default "running"; "hang": no answer while it says so, 300 s at most) and $ROOT/state/units/<unit>
 ("active" when missing) answer systemctl; $ROOT/state/show/<unit> (KEY=VALUE lines) answers systemctl show.
 
+nix build [--rebuild] [--option cores N] ... INSTALLABLE builds a derivation in the fake store, taking the seconds
+$ROOT/state/build-seconds gives for N ("CORES SECONDS" lines); see build() for its failure modes.
+
 Dry runs (nixos-rebuild dry-build, nix build --dry-run) print what Nix's printMissing prints: a few derivations
 for an ordinary change, hundreds (glibc, gcc, ...) when the configuration overrides a bootstrap package
 (prev.glibc.overrideAttrs, prev.xz.override, ...), nothing when the result is already built.
@@ -459,6 +462,9 @@ def nix(argv: list) -> None:
             if not os.path.isdir(out):
                 print_missing(directory, "home", user)
             return
+    if argv[:1] == ["build"] and "--dry-run" not in argv:
+        build(argv[1:])
+        return
     if argv[:1] == ["eval"] and "--expr" in argv:
         print(system_path(argv), end="")
         return
@@ -470,6 +476,78 @@ def nix(argv: list) -> None:
         print(system_path(["--flake", "%s#%s" % (path, host)]), end="")
         return
     die("nix: unsupported %s" % argv)
+
+
+# nix build's options that the benchmark uses, with how many values each takes (src/nix/build.cc, the common
+# installable options, and every setting as --option NAME VALUE or --NAME VALUE); anything else is refused the way
+# Nix refuses it, so that a misspelt flag fails the test instead of passing unnoticed.
+BUILD_FLAGS = {"--no-link": 0, "--rebuild": 0, "--print-build-logs": 0, "-L": 0, "--max-jobs": 1, "-j": 1,
+               "--cores": 1, "--file": 1, "-f": 1, "--option": 2}
+
+
+def build_seconds(cores: int) -> float:
+    """How long a (re)build with ``cores`` takes: $ROOT/state/build-seconds holds "CORES SECONDS" lines; a count it
+    does not list, or no file, takes 0.01 s."""
+    try:
+        with open(os.path.join(ROOT, "state", "build-seconds")) as f:
+            table = {int(a): float(b) for a, b in (line.split() for line in f if line.strip())}
+    except FileNotFoundError:
+        table = {}
+    return table.get(cores, 0.01)
+
+
+def build(argv: list) -> None:
+    """``nix build [--rebuild] [--no-link] [--max-jobs N] [--option cores N] [--file F] INSTALLABLE``.
+
+    The installable (with its file) names a derivation; building it makes its output in the fake store.  --rebuild
+    builds it again, as Nix's check mode does: it needs that output already ("some outputs ... are not valid, so
+    checking is not possible" otherwise).  A build takes build_seconds(cores) (a plain build of a built output does
+    nothing).  $ROOT/state/build-fail (any build that runs) and $ROOT/state/rebuild-fail (--rebuild only) make it
+    fail after that time with their text on stderr and Nix's "builder ... failed" line (exit 1);
+    $ROOT/state/build-nondeterministic makes a rebuild's output differ from the first (exit 104)."""
+    options, positional, i = {}, [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("-"):
+            if a not in BUILD_FLAGS:
+                die("error: unrecognised flag '%s'\nTry 'nix --help' for more information." % a)
+            values = argv[i + 1:i + 1 + BUILD_FLAGS[a]]
+            if len(values) < BUILD_FLAGS[a]:
+                die("error: flag '%s' requires %d argument(s)" % (a, BUILD_FLAGS[a]))
+            if a == "--option":
+                options[values[0]] = values[1]
+            else:
+                options[{"-j": "--max-jobs", "-f": "--file", "-L": "--print-build-logs"}.get(a, a)] = values[0] if values else True
+            i += 1 + BUILD_FLAGS[a]
+            continue
+        positional.append(a)
+        i += 1
+    if len(positional) != 1:
+        die("nix build (test double): exactly one installable, got %s" % positional)
+    cores = options.get("cores", options.get("--cores", "0"))
+    if not cores.isdigit():
+        die("error: configuration setting 'cores' should have an integer value, got '%s'" % cores)
+    name = positional[0].rsplit("#", 1)[-1].rsplit(".", 1)[-1] or "default"
+    key = "%s\0%s" % (options.get("--file", ""), positional[0])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    drv = os.path.join(STORE, "%s-%s.drv" % (digest, name))
+    out = os.path.join(STORE, "%s-%s" % (digest, name))
+    state = os.path.join(ROOT, "state")
+    rebuild = "--rebuild" in options
+    if not rebuild and os.path.isdir(out):
+        return  # already built: nothing to do
+    if rebuild and not os.path.isdir(out):
+        die("error: some outputs of '%s' are not valid, so checking is not possible" % drv)
+    print("%s '%s'..." % ("checking outputs of" if rebuild else "building", drv), file=sys.stderr)
+    time.sleep(build_seconds(int(cores)))
+    for name in ("build-fail",) + (("rebuild-fail",) if rebuild else ()):
+        if os.path.exists(os.path.join(state, name)):
+            with open(os.path.join(state, name)) as f:
+                sys.stderr.write(f.read())
+            die("error: builder for '%s' failed with exit code 2" % drv)
+    if rebuild and os.path.exists(os.path.join(state, "build-nondeterministic")):
+        die("error: derivation '%s' may not be deterministic: output '%s' differs" % (drv, out), 104)
+    os.makedirs(out, exist_ok=True)
 
 
 def home_target(argv: list):

@@ -114,8 +114,11 @@ def test_verdicts_on_the_workstation(shoshin: Dict[str, Any]) -> None:
         ("startup_warm", "startup.dolphin.warm_ms", "met"),
         ("startup_warm", "startup.firefox.warm_ms", "met"),
         ("startup_warm", "startup.konsole.warm_ms", "missed"),
+        ("compile_scaling", "compile.scaling_efficiency_pct", "unknown"),
     ]
-    assert shoshin["summary"] == "7 met, 3 missed, 0 unknown"
+    assert shoshin["summary"] == "7 met, 3 missed, 1 unknown"
+    assert verdict(shoshin, "compile_scaling", "compile.scaling_efficiency_pct")["why"] == \
+        "not measured at baseline nor at optimized"
     assert {s["target"] for s in shoshin["skipped"]} == {"idle_ram_decrease", "background_cpu"}
     idle = verdict(shoshin, "idle_ram", "memory.used_mib")
     assert idle["why"] == "3104 MiB (target <= 4096 MiB)" and idle["goal"] == targets.get("idle_ram").value
@@ -126,7 +129,7 @@ def test_verdicts_on_the_workstation(shoshin: Dict[str, Any]) -> None:
 
 def test_unknown_verdicts_when_metrics_are_missing(vm: Dict[str, Any]) -> None:
     assert vm["guest"] is True
-    assert vm["summary"] == "2 met, 0 missed, 5 unknown"
+    assert vm["summary"] == "2 met, 0 missed, 6 unknown"
     assert "idle_ram" not in {v["target"] for v in vm["verdicts"]}  # a workstation target
     decrease = verdict(vm, "idle_ram_decrease", "memory.used_mib")
     assert (decrease["verdict"], decrease["why"]) == ("met", "-1208.4 MiB (target -1024 MiB)")
@@ -194,7 +197,7 @@ def test_markdown_numbers(shoshin: Dict[str, Any]) -> None:
     # The verdict table first, then the families.
     assert text.index("## Targets") < text.index("## Memory") < text.index("## zram") < text.index("## Boot") \
         < text.index("## Program start-up")
-    assert "\n7 met, 3 missed, 0 unknown.\n" in text
+    assert "\n7 met, 3 missed, 1 unknown.\n" in text
     assert line_starting(text, "| Idle RAM <= 4096 MiB |") == (
         "| Idle RAM <= 4096 MiB | memory.used_mib | 3712.4 MiB | 3104.0 MiB | **met**: 3104 MiB (target <= 4096 MiB) | "
         "workstation plan, Resource Targets: RAM (Idle) < 4GB; Validation Checklist: Idle memory < 4GB |")
@@ -358,7 +361,7 @@ def test_module_check_mode_run_and_idempotence(reports: Path) -> None:
     first = benchmark_report.run(params(reports))
     assert first["changed"] is True
     assert sorted(first["changed_files"]) == sorted(predicted["changed_files"]) == sorted(first["charts"] + [first["report"]])
-    assert first["summary"] == "7 met, 3 missed, 0 unknown"
+    assert first["summary"] == "7 met, 3 missed, 1 unknown"
     assert first["verdicts"][0] == dict(target="idle_ram", metric="memory.used_mib", verdict="met",
                                         why="3104 MiB (target <= 4096 MiB)")
     text = Path(first["report"]).read_text()
@@ -399,7 +402,7 @@ def test_module_diff_and_removed_charts(reports: Path) -> None:
     result = benchmark_report.run(params(reports))
     assert result["changed_files"] == predicted["changed_files"]
     assert not os.path.exists(gpu) and gpu not in result["charts"]
-    assert result["summary"] == "6 met, 4 missed, 0 unknown"
+    assert result["summary"] == "6 met, 4 missed, 1 unknown"
     assert Path(result["report"]).read_text() == diff["after"]
 
 
@@ -407,7 +410,7 @@ def test_module_without_charts_and_as_a_vm(reports: Path) -> None:
     result = benchmark_report.run(params(reports, host="plasma-vm-01", charts=False), diff_mode=True)
     out = reports / "plasma-vm-01"
     assert result["charts"] == [] and not (out / "charts").exists()
-    assert result["summary"] == "2 met, 0 missed, 5 unknown"
+    assert result["summary"] == "2 met, 0 missed, 6 unknown"
     assert result["diff"]["before_header"] == "%s (absent)" % (out / "baseline-vs-optimized.md")
     assert result["diff"]["before"] == ""
     assert "![" not in Path(result["report"]).read_text()
@@ -440,7 +443,7 @@ def test_module_wrong_host_in_the_file(reports: Path) -> None:
 def test_module_main_and_missing_matplotlib(reports: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     args = dict(reports_dir=str(reports), host="plasma-vm-01")
     ok = run_module(benchmark_report.main, dict(args, charts=False), capsys, check=True)
-    assert ok["changed"] is True and ok["summary"] == "2 met, 0 missed, 5 unknown" and "diff" in ok
+    assert ok["changed"] is True and ok["summary"] == "2 met, 0 missed, 6 unknown" and "diff" in ok
     assert not (reports / "plasma-vm-01" / "baseline-vs-optimized.md").exists()
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, name)
@@ -570,3 +573,178 @@ def test_chart_panels_split_units_and_scales(shoshin: Dict[str, Any]) -> None:
     assert charts._axis_label("MiB", families["memory"]["rows"]) == "MiB"  # used lower, available higher: no direction
     other = [dict(metric=m, unit="", higher_is_better=False) for m in ("net.rx_packets", "thermal.cpu_package")]
     assert [[r["metric"] for r in rows] for _unit, rows in charts._panels(other)] == [["net.rx_packets"], ["thermal.cpu_package"]]
+
+
+# ------------------------------------------------------------------------------------------------ plan section E
+
+
+def with_compile(snap: Dict[str, Any], runs: Dict[int, List[float]], metrics: Dict[str, float], **details: Any) -> Dict[str, Any]:
+    """``snap`` with a compile section: the runs behind the medians and the metrics the snapshot computes of them."""
+    snap["metrics"].update(metrics)
+    snap["details"]["compile"] = dict(dict(installable="nixpkgs#zstd", file=None, threads=8, cores=sorted(runs), runs=3,
+                                           runs_s={str(n): v for n, v in runs.items()}, nondeterministic=False), **details)
+    snap["details"]["unavailable"].pop("compile", None)
+    return snap
+
+
+# medians 98 / 27 / 18.2 s and 91.5 / 24.4 / 14.1 s: speedups 98 / 27 = 3.630, 98 / 18.2 = 5.385, 91.5 / 24.4 = 3.750,
+# 91.5 / 14.1 = 6.489; efficiency = speedup / cores
+BASE_RUNS = {1: [100.0, 96.0, 98.0], 4: [30.0, 26.0, 27.0], 8: [19.0, 17.5, 18.2]}
+BASE_COMPILE = {"compile.cores_1.wall_s": 98.0, "compile.cores_1.speedup": 1.0, "compile.cores_1.efficiency_pct": 100.0,
+                "compile.cores_4.wall_s": 27.0, "compile.cores_4.speedup": 3.63, "compile.cores_4.efficiency_pct": 90.7,
+                "compile.cores_8.wall_s": 18.2, "compile.cores_8.speedup": 5.385, "compile.cores_8.efficiency_pct": 67.3,
+                "compile.scaling_efficiency_pct": 67.3, "compile.max_cores": 8}
+AFTER_RUNS = {1: [90.0, 91.5, 92.0], 4: [24.0, 24.4, 25.0], 8: [14.1, 14.4, 14.0]}
+AFTER_COMPILE = {"compile.cores_1.wall_s": 91.5, "compile.cores_1.speedup": 1.0, "compile.cores_1.efficiency_pct": 100.0,
+                 "compile.cores_4.wall_s": 24.4, "compile.cores_4.speedup": 3.75, "compile.cores_4.efficiency_pct": 93.8,
+                 "compile.cores_8.wall_s": 14.1, "compile.cores_8.speedup": 6.489, "compile.cores_8.efficiency_pct": 81.1,
+                 "compile.scaling_efficiency_pct": 81.1, "compile.max_cores": 8}
+
+
+@pytest.fixture(scope="module")
+def compiled() -> Dict[str, Any]:
+    return report.compare(with_compile(raw("shoshin", "baseline"), BASE_RUNS, BASE_COMPILE),
+                          with_compile(raw("shoshin", "optimized"), AFTER_RUNS, AFTER_COMPILE))
+
+
+def test_compile_scaling_target_is_on_the_second_label_alone(compiled: Dict[str, Any]) -> None:
+    target = targets.get("compile_scaling")
+    assert (target.metric, target.kind, target.value, target.unit, target.needs_baseline) == \
+        ("compile.scaling_efficiency_pct", "min", 80, "%", False)
+    assert "Section E" in target.source and "linear scaling with cores" in target.source
+    met = verdict(compiled, "compile_scaling", "compile.scaling_efficiency_pct")
+    assert (met["verdict"], met["why"], met["before"], met["after"], met["goal"]) == (
+        "met", "81.1 % (target >= 80 %)", 67.3, 81.1, 80)
+    assert compiled["summary"] == "8 met, 3 missed, 0 unknown"
+    # the first label's 67.3 % does not matter; the second's alone does
+    worse = with_compile(raw("shoshin", "optimized"), AFTER_RUNS, dict(AFTER_COMPILE, **{"compile.scaling_efficiency_pct": 79.9}))
+    missed = verdict(report.compare(raw("shoshin", "baseline"), worse), "compile_scaling", "compile.scaling_efficiency_pct")
+    assert (missed["verdict"], missed["why"], missed["before"]) == ("missed", "79.9 % (target >= 80 %)", None)
+    # not asked for at either label: unknown, and why
+    b, a = raw("plasma-vm-01", "baseline"), raw("plasma-vm-01", "optimized")
+    for snap in (b, a):
+        snap["details"]["unavailable"]["compile"] = "not asked for (benchmark_build names what to build)"
+    unknown = verdict(report.compare(b, a), "compile_scaling", "compile.scaling_efficiency_pct")
+    assert unknown["verdict"] == "unknown"
+    assert unknown["why"] == ("not measured at baseline nor at optimized (compile at baseline: not asked for "
+                              "(benchmark_build names what to build); compile at optimized: not asked for "
+                              "(benchmark_build names what to build))")
+
+
+def test_compile_rows_units_and_directions(compiled: Dict[str, Any]) -> None:
+    families = {f["name"]: f for f in compiled["families"]}
+    assert [f["name"] for f in compiled["families"]] == [
+        "memory", "zram", "pressure", "cpu", "slices", "boot", "startup", "compile", "gpu"]
+    rows = {r["metric"]: r for r in families["compile"]["rows"]}
+    # the summary first, then the core counts by number (not by name: 8 before 12)
+    assert [r["metric"] for r in families["compile"]["rows"]][:5] == [
+        "compile.max_cores", "compile.scaling_efficiency_pct", "compile.cores_1.efficiency_pct", "compile.cores_1.speedup",
+        "compile.cores_1.wall_s"]
+    assert [r["metric"] for r in families["compile"]["rows"]][-3:] == [
+        "compile.cores_8.efficiency_pct", "compile.cores_8.speedup", "compile.cores_8.wall_s"]
+    assert sorted(["compile.cores_12.wall_s", "compile.cores_8.wall_s"], key=report._sort_key) == \
+        ["compile.cores_8.wall_s", "compile.cores_12.wall_s"]
+    assert (rows["compile.cores_8.speedup"]["unit"], rows["compile.cores_8.speedup"]["change"]) == ("x", "better")
+    assert (rows["compile.cores_8.efficiency_pct"]["unit"], rows["compile.cores_8.efficiency_pct"]["change"]) == ("%", "better")
+    assert (rows["compile.cores_8.wall_s"]["unit"], rows["compile.cores_8.wall_s"]["change"]) == ("s", "better")
+    assert rows["compile.max_cores"]["change"] == "same"
+    assert report.compile_cores([{"metric": "compile.cores_12.wall_s"}, {"metric": "compile.cores_2.speedup"},
+                                 {"metric": "compile.max_cores"}]) == [2, 12]
+
+
+def test_compile_markdown_numbers(compiled: Dict[str, Any]) -> None:
+    text = report.markdown(compiled, {"compile": "charts/baseline-vs-optimized-compile.png"})
+    section = text[text.index("## Compile scaling"):text.index("## GPU")]
+    assert "\n![Compile scaling: shoshin, baseline vs optimized](charts/baseline-vs-optimized-compile.png)\n" in section
+    assert "| Cores | baseline | Speedup | Efficiency | optimized | Speedup | Efficiency | Change |" in section
+    assert line_starting(section, "| 1 | 98") == \
+        "| 1 | 98.00 s | 1.00 x | 100.0 % | 91.50 s | 1.00 x | 100.0 % | -6.50 s (-6.6 %), better |"
+    assert line_starting(section, "| 4 | 27") == \
+        "| 4 | 27.00 s | 3.63 x | 90.7 % | 24.40 s | 3.75 x | 93.8 % | -2.60 s (-9.6 %), better |"
+    assert line_starting(section, "| 8 | 18") == \
+        "| 8 | 18.20 s | 5.38 x | 67.3 % | 14.10 s | 6.49 x | 81.1 % | -4.10 s (-22.5 %), better |"
+    verdict_row = ("| Compile scaling efficiency >= 80 % | compile.scaling_efficiency_pct | 67.3 % | 81.1 % | "
+                   "**met**: 81.1 % (target >= 80 %) | boot / startup / compile plan, Section E: nix build "
+                   ".#nixosConfigurations.<HOST>.config.system.build.toplevel, expected linear scaling with cores |")
+    assert verdict_row in section and verdict_row in text[:text.index("## Memory")]  # and in the verdict table
+    assert "Built: `nixpkgs#zstd` at baseline and optimized. CPU threads of the host: 8." in section
+    assert "| 8 | baseline | 19.00, 17.50, 18.20 |" in section and "| 8 | optimized | 14.10, 14.40, 14.00 |" in section
+    assert "| compile.cores_8.wall_s |" not in text  # one table per core count, not a row per metric
+    assert "not deterministic" not in section
+
+
+def test_compile_markdown_of_different_builds_and_one_label(compiled: Dict[str, Any]) -> None:
+    b = with_compile(raw("shoshin", "baseline"), BASE_RUNS, BASE_COMPILE, installable="nixpkgs#xz", threads=4)
+    a = with_compile(raw("shoshin", "optimized"), AFTER_RUNS, AFTER_COMPILE, nondeterministic=True, file="/srv/b.nix")
+    section = report.markdown(report.compare(b, a)).split("## Compile scaling")[1]
+    assert "Built: `nixpkgs#xz` at baseline, `nixpkgs#zstd` of `/srv/b.nix` at optimized; different derivations, " \
+           "their times do not compare." in section
+    assert "CPU threads of the host: 4 at baseline, 8 at optimized." in section
+    assert "At optimized a rebuild's output differed from the first build (Nix: \"may not be deterministic\")" in section
+    only = report.compare(raw("shoshin", "baseline"), a)
+    section = report.markdown(only).split("## Compile scaling")[1]
+    assert line_starting(section, "| 4 | n/a") == "| 4 | n/a | n/a | n/a | 24.40 s | 3.75 x | 93.8 % | not measured at baseline |"
+    bad = with_compile(raw("shoshin", "baseline"), {1: ["fast"]}, {})
+    with pytest.raises(ReportError, match=r"details.compile.runs_s.1 must be a list of numbers"):
+        report.compare(bad, a)
+
+
+def test_compile_chart(tmp_path: Path) -> None:
+    b, a = raw("shoshin", "baseline"), raw("shoshin", "optimized")
+    for snap in (b, a):
+        snap["metrics"] = {}  # the compile family alone: one chart to draw
+    compiled = report.compare(with_compile(b, BASE_RUNS, BASE_COMPILE), with_compile(a, AFTER_RUNS, AFTER_COMPILE))
+    names = charts.render(compiled, str(tmp_path))
+    assert names == {"compile": "baseline-vs-optimized-compile.png"}
+    data = (tmp_path / names["compile"]).read_bytes()
+    width, height, kinds = png_info(data)
+    assert (width, height) == (int(charts.WIDTH_IN * charts.DPI), int(charts.COMPILE_HEIGHT_IN * charts.DPI))
+    assert b"tEXt" not in kinds and b"tIME" not in kinds
+    assert charts.compile_png(compiled, compiled["families"][0]) == data  # the line chart, the same bytes every time
+    assert colour_pixels(data, charts.IDEAL_COLOR) > 300  # the dashed linear line
+    assert colour_pixels(data, charts.VERDICT_COLORS["met"]) > 300  # the target's dotted line, met
+    assert colour_pixels(data, charts.VERDICT_COLORS["missed"]) == 0
+    assert colour_pixels(data, charts.BEFORE_COLOR) > 300 and colour_pixels(data, charts.AFTER_COLOR) > 300
+    assert "![Compile scaling: shoshin, baseline vs optimized](%s)" % names["compile"] in report.markdown(compiled, names)
+    # missed at the second label: the dotted line turns red
+    worse = with_compile(raw("shoshin", "optimized"), AFTER_RUNS, dict(AFTER_COMPILE, **{"compile.scaling_efficiency_pct": 70.0}))
+    worse["metrics"] = {k: v for k, v in worse["metrics"].items() if k.startswith("compile.")}
+    missed = report.compare(with_compile(b, BASE_RUNS, BASE_COMPILE), worse)
+    data = charts.compile_png(missed, missed["families"][0])
+    assert colour_pixels(data, charts.VERDICT_COLORS["missed"]) > 300 and colour_pixels(data, charts.VERDICT_COLORS["met"]) == 0
+
+
+def edited(metric: str, before: Any, after: Any, why_after: str = "") -> Dict[str, Any]:
+    b, a = raw("shoshin", "baseline"), raw("shoshin", "optimized")
+    for snap, value in ((b, before), (a, after)):
+        if value is None:
+            snap["metrics"].pop(metric, None)
+        else:
+            snap["metrics"][metric] = value
+    if why_after:
+        a["details"]["unavailable"]["boot"] = why_after
+    return report.compare(b, a)
+
+
+@pytest.mark.parametrize("target,metric,before,after,expected", [
+    ("boot_time", "boot.total_s", 10.0, 8.0, ("met", "-20.0 % (target -20 %)")),  # exactly the plan's ~20 %
+    ("boot_time", "boot.total_s", 10.0, 8.01, ("missed", "-19.9 % (target -20 %)")),
+    ("boot_time", "boot.total_s", 10.0, 11.0, ("missed", "+10.0 % (target -20 %)")),  # slower
+    ("boot_critical_chain", "boot.critical_chain_s", 12.5, 10.0, ("met", "-20.0 % (target -20 %)")),
+    ("boot_time", "boot.total_s", 0.0, 8.0, ("unknown", "the first label's value is 0: no reduction can be computed")),
+    ("startup_warm", "startup.konsole.warm_ms", 100.0, 85.0, ("met", "-15.0 % (target -15 %)")),  # the plan's ~15 %
+    ("startup_warm", "startup.konsole.warm_ms", 100.0, 85.1, ("missed", "-14.9 % (target -15 %)")),
+    ("startup_cold", "startup.konsole.cold_ms", 800.0, None, ("unknown", "no value at the second label")),
+])
+def test_boot_and_startup_against_the_plan(target: str, metric: str, before: Any, after: Any, expected: Tuple[str, str]) -> None:
+    v = verdict(edited(metric, before, after), target, metric)
+    assert (v["verdict"], v["why"]) == expected
+
+
+def test_boot_missing_after_names_the_reason() -> None:
+    why = "systemd-analyze time: System has not been booted with systemd as init system (PID 1). Can't operate."
+    c = edited("boot.total_s", 30.3, None, why_after=why)
+    v = verdict(c, "boot_time", "boot.total_s")
+    assert (v["verdict"], v["before"], v["after"]) == ("unknown", 30.3, None)
+    assert v["why"] == "no value at the second label (boot at optimized: %s)" % why
+    assert "| optimized | boot | %s |" % why in report.markdown(c)
