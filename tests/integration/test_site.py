@@ -54,8 +54,8 @@ def test_first_run_changes_second_run_does_not(play, nix):
     assert "59 generated files, 59 changed" in first.stdout
     assert "owned desktop keys: 0 set, 0 given back, 15 left to chezmoi / home-manager" in second.stdout
     home = play.build / "shoshin/home/mitsio/.config/home-manager/nixperf"
-    assert "imports = [\n    ./electron_apps.nix\n    ./monitoring.nix\n    ./plasma.nix\n    ./runtimes.nix\n    ./startup.nix\n    ./system_libs.nix\n  ];" in (
-        home / "default.nix").read_text()
+    imports = ["electron_apps", "monitoring", "plasma", "runtimes", "startup", "system_libs"]
+    assert "imports = [\n%s  ];" % "".join("    ./%s.nix\n" % m for m in imports) in (home / "default.nix").read_text()
     assert "prev.openssl.overrideAttrs" in (home / "system_libs.nix").read_text()
     assert "prev.glibc" not in (play.build / "shoshin/etc/nixos/nixperf/system_libs.nix").read_text()  # stage home
     assert 'march = "znver3";' in (play.build / "kensho/etc/nixos/nixperf/profile/hardware.nix").read_text()
@@ -142,9 +142,8 @@ def test_boot_startup_and_build_perf_are_inert_unless_the_inventory_opts_in(play
             switches = config["nixperf"][module.stem]
             assert switches.pop("enable") is True and switches and all(v == {"enable": False} for v in switches.values())
         # the home module's wiring against home-manager's xdg options: tests/unit/test_startup.py
-        startup = (play.build / host / "home/mitsio/.config/home-manager/nixperf/startup.nix").read_text()
-        assert startup.count("    default = false;") == 2 and nix.parses(play.build / host / "home/mitsio/.config"
-                                                                             "/home-manager/nixperf/startup.nix")
+        startup = play.build / host / "home/mitsio/.config/home-manager/nixperf/startup.nix"
+        assert startup.read_text().count("    default = false;") == 2 and nix.parses(startup)
     shoshin = play.build / "shoshin/etc/nixos/nixperf"
     boot = eval_modules(nix, shoshin / "boot.nix")
     assert boot["boot"]["kernelParams"] == ["nowatchdog"] and boot["boot"]["initrd"]["compressor"] == "lz4"

@@ -127,8 +127,8 @@ def test_an_empty_list_without_redirects_leaves_only_the_xdg_values():
 
 
 def test_both_features_and_the_allow_list():
-    p = plan({"xdg_cache_enable": "yes", "cache_redirects_enable": "true", "ld_preload_allow": ["libmimalloc.so*",
-                                                                                  "/nix/store/*-steam-*/lib/*.so"]})
+    allow = ["libmimalloc.so*", "/nix/store/*-steam-*/lib/*.so"]
+    p = plan({"xdg_cache_enable": "yes", "cache_redirects_enable": "true", "ld_preload_allow": allow})
     assert p.derived["session_paths"] == dict({"XDG_CACHE_HOME": ".cache"},
                                               **{v: ".cache/" + SUBDIRS[v] for v in SUBDIRS})
     assert p.derived["ld_preload_allow"] == ["libmimalloc.so*", "/nix/store/*-steam-*/lib/*.so"]

@@ -320,10 +320,10 @@ PHASE = Phase(
     order=100,
     title="Opt-in boot optimizations: initrd compression, kernel parameters, quiet boot, critical path, timeouts",
     description=(
-        "Generates C(nixperf/boot.nix), a NixOS module with one switch per feature, "
-        "C(nixperf.boot.<feature>.enable) (V(initrd), V(kernelParams), V(quiet), V(criticalPath), V(timeouts)); "
-        "each defaults to its C(boot_<feature>_enable) variable, which is false: with no variable set the module "
-        "changes nothing.",
+        "Generates C(nixperf/boot.nix), a NixOS module with one switch per feature, C(nixperf.boot.<feature>.enable), "
+        "for V(initrd), V(kernelParams), V(quiet), V(criticalPath) and V(timeouts).",
+        "Each switch defaults to its C(boot_<feature>_enable) variable, which is false; with no variable set the "
+        "module changes nothing.",
         "Any change of the module needs a reboot: the apply engine reports C(nixos_apply_reboot_required) with the "
         "reason and reboots only when C(nixos_apply_reboot_ok) is true.",
         "The initrd compressor follows C(nixperf_hardware.storage) (and C(virtualization.guest), C(cpu.threads)) when "
@@ -355,7 +355,7 @@ PHASE = Phase(
                 "the console (3: emergency, alert, critical).", lo=LOG_LEVELS[0], hi=LOG_LEVELS[1]),
         Setting("critical_path_enable", "bool", False, "Default of C(nixperf.boot.criticalPath.enable): take the "
                 "services below off the boot's critical path."),
-        Setting("off_critical_path", "list", [], "Services to take off the critical path: %s." % ", ".join(
+        Setting("off_critical_path", "list", [], "Services to take off the boot's critical path: any of %s." % ", ".join(
             "V(%s)" % n for n in CRITICAL_PATH), elements="str"),
         Setting("timeouts_enable", "bool", False, "Default of C(nixperf.boot.timeouts.enable): systemd default "
                 "timeouts and the boot menu timeout below."),
