@@ -707,18 +707,25 @@ def _double_quoted(inner: str) -> str:
         if c == "\\" and i + 1 < len(inner) and inner[i + 1] in "$`\"\\":
             out.append(inner[i + 1])
             i += 2
-        elif inner.startswith("${", i):
-            end = _closing_brace(inner, i + 2)
-            out.append(_parameter(inner[i + 2:end]))
-            i = end + 1
-        elif c == "$" and _SHELL_NAME.match(inner, i + 1):
-            name = _SHELL_NAME.match(inner, i + 1).group(0)
-            out.append("" if name == "LD_PRELOAD" else "$" + name)
-            i += 1 + len(name)
+        elif (found := _expansion(inner, i)) is not None:
+            out.append(found[0])
+            i = found[1]
         else:
             out.append(c)
             i += 1
     return "".join(out)
+
+
+def _expansion(text: str, i: int) -> Optional[Tuple[str, int]]:
+    """A parameter expansion at ``text[i]`` (``${...}`` or ``$NAME``) as ``unquote`` keeps it, and the index after
+    it; None when there is none. ``$LD_PRELOAD`` (the value before the wrapper's) is dropped."""
+    if text.startswith("${", i):
+        end = _closing_brace(text, i + 2)
+        return _parameter(text[i + 2:end]), end + 1
+    name = _SHELL_NAME.match(text, i + 1) if text.startswith("$", i) else None
+    if name is None:
+        return None
+    return ("" if name.group(0) == "LD_PRELOAD" else "$" + name.group(0)), i + 1 + len(name.group(0))
 
 
 def unquote(word: str) -> str:
@@ -756,14 +763,9 @@ def unquote(word: str) -> str:
         elif c == "\\" and i + 1 < len(word):
             out.append(word[i + 1])
             i += 2
-        elif word.startswith("${", i):
-            end = _closing_brace(word, i + 2)
-            out.append(_parameter(word[i + 2:end]))
-            i = end + 1
-        elif c == "$" and _SHELL_NAME.match(word, i + 1):
-            name = _SHELL_NAME.match(word, i + 1).group(0)
-            out.append("" if name == "LD_PRELOAD" else "$" + name)
-            i += 1 + len(name)
+        elif (found := _expansion(word, i)) is not None:
+            out.append(found[0])
+            i = found[1]
         else:
             out.append(c)
             i += 1
