@@ -37,7 +37,9 @@ def test_this_machine_for_real_checks_only_what_applies(play):
     if not nixos:
         # never a pass for what cannot be in effect here
         gated = [r for r in res["results"] if r["id"].split(":")[1] not in ("files", "target")]
-        assert gated and all(r["status"] == "na" and r["reason"].startswith("not NixOS") for r in gated)
+        # (a value the evaluator computes, such as sccache's store path, cannot be compared anywhere)
+        assert gated and [r for r in gated if r["status"] != "na"
+                          or not r["reason"].startswith(("not NixOS", "the value is Nix code"))] == []
         assert by_id["memory:sysctl:vm.swappiness"]["expected"] == "67"
     # the generated files of the render are what the manifest says; the idle memory is this machine's, measured
     assert by_id["host:files"]["status"] == "ok"
@@ -75,7 +77,8 @@ def nixos_host(host):
     (root / "sys/block/zram0").mkdir(parents=True)
     (root / "sys/block/zram0/comp_algorithm").write_text("lzo lzo-rle lz4 lz4hc 842 [zstd]\n")
     (root / "sys/block/zram0/disksize").write_text("%d\n" % size)
-    (root / "proc/cmdline").write_text("init=/nix/store/x-nixos-system/init nvidia-drm.modeset=1 loglevel=4\n")
+    # nowatchdog: the local inventory opts shoshin in to the boot phase's kernel parameters
+    (root / "proc/cmdline").write_text("init=/nix/store/x-nixos-system/init nvidia-drm.modeset=1 loglevel=3 nowatchdog\n")
     show = root / "state/show"
     show.mkdir(parents=True)
     (show / "display-manager.service").write_text(
